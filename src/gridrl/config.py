@@ -1,0 +1,355 @@
+"""Typed configuration schema: one dataclass per Hydra config group.
+
+Every knob of gridrl lives here with its type, default and a one-line comment; the YAML files under
+``conf/`` only hold named presets (deltas against these defaults).  Cross-field checks run in
+``__post_init__`` (called by ``OmegaConf.to_object``) and raise :class:`ConfigError` with one line that
+names the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+class ConfigError(ValueError):
+    """A user mistake in the configuration (printed as one line by the CLI, exit code 2)."""
+
+
+def check_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
+    allowed = list(allowed)
+    if value not in allowed:
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
+
+
+def check_range(key: str, value: float, lo: float | None = None, hi: float | None = None,
+                lo_open: bool = False, hi_open: bool = False) -> None:
+    bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
+        hi is not None and (value >= hi if hi_open else value > hi))
+    if bad:
+        left = "(" if lo_open else "["
+        right = ")" if hi_open else "]"
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        raise ConfigError(f"{key}={value!r} is out of range; allowed {left}{lo_s}, {hi_s}{right}")
+
+
+# ----------------------------------------------------------------------------------------------- env
+ACTION_SETS = ("seed8", "sentdex9")
+MOTIONS = ("static", "random", "chase")
+ON_FOOD = ("end", "remove", "respawn")
+OBS_MODES = ("rgb", "planes", "ego")
+
+
+@dataclass
+class EnvConfig:
+    """The grid game (see docs in ``gridrl.game.grid``)."""
+
+    height: int = 10  # grid rows (>= 2)
+    width: int = 10  # grid columns (>= 2)
+    n_food: int = 1  # food items per game (>= 1)
+    n_enemies: int = 1  # enemies per game (>= 0)
+    food_motion: str = "static"  # how food moves each step: static | random (random walk)
+    enemy_motion: str = "static"  # how enemies move: static | random (random walk) | chase (toward player)
+    chase_prob: float = 0.5  # with enemy_motion=chase: chance a step chases, else a random-walk step
+    actions: str = "sentdex9"  # seed8 (spraphul's 8 moves) | sentdex9 (sentdex's 8 moves + stay)
+    on_food: str = "end"  # eating food: end the episode | remove it (end when none left) | respawn it
+    move_reward: float = -1.0  # reward of a step that hits neither food nor enemy
+    food_reward: float = 25.0  # reward for stepping onto food
+    enemy_reward: float = -300.0  # reward for touching an enemy (episode ends; checked before food)
+    max_steps: int = 200  # steps before the episode is truncated (timeout, bootstraps)
+    slip: float = 0.0  # probability that the player's action is replaced by a random one
+    obs_mode: str = "ego"  # rgb (seed image) | planes (one-hot) | ego (planes centred on the player)
+    player_color: list[int] = field(default_factory=lambda: [255, 175, 0])  # rgb mode: player colour
+    food_color: list[int] = field(default_factory=lambda: [0, 255, 0])  # rgb mode: food colour
+    enemy_color: list[int] = field(default_factory=lambda: [0, 0, 255])  # rgb mode: enemy colour
+
+    def __post_init__(self) -> None:
+        if self.height < 2 or self.width < 2:
+            key = "env.height" if self.height < 2 else "env.width"
+            raise ConfigError(f"{key} must be >= 2 (got {min(self.height, self.width)})")
+        check_range("env.n_food", self.n_food, 1)
+        check_range("env.n_enemies", self.n_enemies, 0)
+        cells = self.height * self.width
+        if 1 + self.n_food + self.n_enemies > cells:
+            raise ConfigError(
+                f"env.n_food + env.n_enemies + 1 player = {1 + self.n_food + self.n_enemies} entities "
+                f"do not fit in a {self.height}x{self.width} grid ({cells} cells)")
+        check_choice("env.food_motion", self.food_motion, ("static", "random"))
+        check_choice("env.enemy_motion", self.enemy_motion, MOTIONS)
+        check_range("env.chase_prob", self.chase_prob, 0.0, 1.0)
+        check_choice("env.actions", self.actions, ACTION_SETS)
+        check_choice("env.on_food", self.on_food, ON_FOOD)
+        check_range("env.max_steps", self.max_steps, 1)
+        check_range("env.slip", self.slip, 0.0, 1.0)
+        check_choice("env.obs_mode", self.obs_mode, OBS_MODES)
+        for key in ("player_color", "food_color", "enemy_color"):
+            col = list(getattr(self, key))
+            if len(col) != 3 or any(not 0 <= int(c) <= 255 for c in col):
+                raise ConfigError(f"env.{key}={col} must be three integers in [0, 255]")
+
+    @property
+    def is_static(self) -> bool:
+        """True when nothing but the player moves and moves are deterministic."""
+        return self.food_motion == "static" and self.enemy_motion == "static" and self.slip == 0.0
+
+
+# --------------------------------------------------------------------------------------------- model
+LAYER_TYPES = ("conv", "maxpool", "dropout", "flatten", "linear", "relu", "tanh", "elu", "gelu", "layernorm")
+
+
+@dataclass
+class LayerConfig:
+    """One layer of the Q-network body, in order; the Q head is appended automatically."""
+
+    type: str = MISSING  # conv | maxpool | dropout | flatten | linear | relu | tanh | elu | gelu | layernorm
+    channels: int = 0  # conv: output channels
+    kernel: int = 3  # conv / maxpool: kernel size
+    stride: int = 1  # conv: stride (maxpool: 0 = same as kernel)
+    padding: int = 0  # conv: zero padding on each side
+    features: int = 0  # linear: output features
+    p: float = 0.2  # dropout: drop probability
+
+
+@dataclass
+class ModelConfig:
+    """Q-network architecture built from a list of layers."""
+
+    name: str = "custom"  # preset name (for logs only)
+    layers: list[LayerConfig] = field(default_factory=list)  # the body, from the input image to features
+    dueling: bool = False  # dueling head: Q = V + A - mean(A)
+    head_hidden: int = 0  # hidden units of the head's (each stream's) extra layer; 0 = a single linear
+    layer_norm: bool = False  # add LayerNorm after every hidden linear layer (and head hidden layer)
+    channels_last: bool = False  # run convolutions in channels_last memory format
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ConfigError("model.layers is empty; give at least one layer (e.g. flatten)")
+        for i, layer in enumerate(self.layers):
+            key = f"model.layers[{i}]"
+            check_choice(f"{key}.type", layer.type, LAYER_TYPES)
+            if layer.type == "conv":
+                check_range(f"{key}.channels", layer.channels, 1)
+                check_range(f"{key}.kernel", layer.kernel, 1)
+                check_range(f"{key}.stride", layer.stride, 1)
+                check_range(f"{key}.padding", layer.padding, 0)
+            elif layer.type == "maxpool":
+                check_range(f"{key}.kernel", layer.kernel, 1)
+                check_range(f"{key}.stride", layer.stride, 0)
+            elif layer.type == "linear":
+                check_range(f"{key}.features", layer.features, 1)
+            elif layer.type == "dropout":
+                check_range(f"{key}.p", layer.p, 0.0, 1.0, hi_open=True)
+        check_range("model.head_hidden", self.head_hidden, 0)
+
+
+# --------------------------------------------------------------------------------------------- agent
+@dataclass
+class RewardConfig:
+    """Transform of the game's reward before learning (logs and eval keep the game's own units)."""
+
+    scale: float = 1.0  # multiply the reward by this first
+    clip: bool = False  # then clip to [clip_low, clip_high]
+    clip_low: float = -1.0  # lower clip bound
+    clip_high: float = 1.0  # upper clip bound
+    symlog: bool = False  # finally apply sign(r) * log(1 + |r|)
+
+    def check(self, prefix: str) -> None:
+        if self.clip and self.clip_low >= self.clip_high:
+            raise ConfigError(f"{prefix}.clip_low ({self.clip_low}) must be < {prefix}.clip_high ({self.clip_high})")
+
+
+@dataclass
+class EpsilonConfig:
+    """Exploration schedule, by env steps (all games together)."""
+
+    schedule: str = "linear"  # linear | exponential
+    start: float = 1.0  # epsilon at step 0
+    end: float = 0.05  # final epsilon
+    decay_steps: int = 1_000_000  # linear: steps from start to end; exponential: steps per factor e
+    eval: float = 0.0  # epsilon used by evaluation rollouts
+
+    def check(self, prefix: str) -> None:
+        check_choice(f"{prefix}.schedule", self.schedule, ("linear", "exponential"))
+        for key in ("start", "end", "eval"):
+            check_range(f"{prefix}.{key}", getattr(self, key), 0.0, 1.0)
+        check_range(f"{prefix}.decay_steps", self.decay_steps, 1)
+
+
+@dataclass
+class AgentConfig:
+    """Knobs shared by every learner."""
+
+    name: str = MISSING  # dqn | pqn
+    n_envs: int = 128  # games stepped in parallel (one batched forward pass per step)
+    gamma: float = 0.95  # discount factor
+    lr: float = 3e-4  # Adam learning rate
+    lr_anneal: bool = True  # anneal the learning rate linearly to 0 over trainer.total_steps
+    adam_eps: float = 1e-5  # Adam epsilon
+    max_grad_norm: float = 10.0  # clip the gradient's global norm (0 = off)
+    loss: str = "mse"  # mse | huber
+    batch_size: int = 512  # minibatch size of one gradient step
+    reward: RewardConfig = field(default_factory=RewardConfig)  # reward transform for learning
+    epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)  # exploration schedule
+
+    def __post_init__(self) -> None:
+        check_choice("agent.name", self.name, ("dqn", "pqn"))
+        check_range("agent.n_envs", self.n_envs, 1)
+        check_range("agent.gamma", self.gamma, 0.0, 1.0)
+        check_range("agent.lr", self.lr, 0.0, lo_open=True)
+        check_range("agent.adam_eps", self.adam_eps, 0.0, lo_open=True)
+        check_range("agent.max_grad_norm", self.max_grad_norm, 0.0)
+        check_choice("agent.loss", self.loss, ("mse", "huber"))
+        check_range("agent.batch_size", self.batch_size, 1)
+        self.reward.check("agent.reward")
+        self.epsilon.check("agent.epsilon")
+
+
+@dataclass
+class DQNConfig(AgentConfig):
+    """Replay-based DQN (double, dueling via the model, n-step, prioritized replay, target network)."""
+
+    name: str = "dqn"  # learner
+    n_envs: int = 16  # games stepped in parallel
+    gamma: float = 0.99  # discount factor
+    lr: float = 1e-3  # Adam learning rate
+    lr_anneal: bool = False  # anneal the learning rate linearly to 0
+    loss: str = "huber"  # mse | huber
+    batch_size: int = 64  # minibatch size
+    buffer_size: int = 100_000  # replay capacity in transitions (all games together)
+    learning_starts: int = 5_000  # env steps collected before the first update
+    replay_ratio: float = 0.25  # gradient updates per env step (0.25 = one update per 4 steps)
+    n_step: int = 3  # n-step returns (1 = classic)
+    double: bool = True  # double DQN: online argmax, target evaluation
+    target_update: int = 1_000  # hard target copy every this many updates (used when tau = 1)
+    tau: float = 1.0  # soft target update rate per update (1.0 = hard copies every target_update)
+    prioritized: bool = False  # proportional prioritized replay
+    per_alpha: float = 0.6  # priority exponent
+    per_beta: float = 0.4  # importance-sampling exponent at start (annealed to 1)
+    per_eps: float = 1e-6  # added to |TD error| for priorities
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range("agent.buffer_size", self.buffer_size, 1)
+        check_range("agent.learning_starts", self.learning_starts, 0)
+        check_range("agent.replay_ratio", self.replay_ratio, 0.0, lo_open=True)
+        check_range("agent.n_step", self.n_step, 1)
+        check_range("agent.target_update", self.target_update, 1)
+        check_range("agent.tau", self.tau, 0.0, 1.0, lo_open=True)
+        check_range("agent.per_alpha", self.per_alpha, 0.0)
+        check_range("agent.per_beta", self.per_beta, 0.0, 1.0)
+        check_range("agent.per_eps", self.per_eps, 0.0, lo_open=True)
+        if self.batch_size > self.buffer_size:
+            raise ConfigError(f"agent.batch_size ({self.batch_size}) must be <= agent.buffer_size ({self.buffer_size})")
+        if self.buffer_size < self.n_envs * (self.n_step + 2):
+            raise ConfigError(
+                f"agent.buffer_size ({self.buffer_size}) must hold at least agent.n_envs * (agent.n_step + 2)"
+                f" = {self.n_envs * (self.n_step + 2)} transitions")
+
+
+@dataclass
+class PQNConfig(AgentConfig):
+    """Parallel Q-learning without replay: rollouts of many games, Q(lambda) targets, no target network."""
+
+    name: str = "pqn"  # learner
+    rollout_steps: int = 16  # steps per game per rollout (a rollout is n_envs * rollout_steps transitions)
+    epochs: int = 1  # passes over each rollout
+    minibatches: int = 4  # minibatches per epoch (rollout is split evenly)
+    q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range("agent.rollout_steps", self.rollout_steps, 1)
+        check_range("agent.epochs", self.epochs, 1)
+        check_range("agent.minibatches", self.minibatches, 1)
+        check_range("agent.q_lambda", self.q_lambda, 0.0, 1.0)
+        if self.minibatches > self.n_envs * self.rollout_steps:
+            raise ConfigError(
+                f"agent.minibatches ({self.minibatches}) must be <= agent.n_envs * agent.rollout_steps "
+                f"({self.n_envs * self.rollout_steps})")
+
+
+# ------------------------------------------------------------------------------------------- trainer
+@dataclass
+class TrainerConfig:
+    """The training loop: budget, evaluation, logging and checkpoints."""
+
+    total_steps: int = 2_000_000  # env steps (all games together) to train for
+    time_limit_s: float = 0.0  # also stop after this much training wall time (0 = no limit)
+    eval_every: int = 100_000  # evaluate the greedy policy every this many env steps (0 = only at the end)
+    eval_episodes: int = 1000  # fixed evaluation layouts
+    eval_seed: int = 12345  # seed of the evaluation layouts (independent of the training seed)
+    log_every: int = 4_096  # write training scalars every this many env steps
+    image_every: int = 0  # log game frames to TensorBoard every this many env steps (0 = at each eval)
+    checkpoint_every: int = 200_000  # save a checkpoint every this many env steps (0 = only at the end)
+    keep_checkpoints: int = 2  # keep the newest K periodic checkpoints (plus the best by evaluation)
+    save_replay: bool = True  # include the replay buffer in checkpoints (needed for an exact resume)
+    auto_resume: bool = False  # continue from the run dir's newest checkpoint if it has one
+    video: bool = False  # record an mp4 + gif of a few greedy episodes at each evaluation
+    video_episodes: int = 2  # episodes per video
+    progress: bool = True  # show a progress bar on the terminal
+    threads: int = 0  # torch intra-op threads (0 = all cores of this machine, shared by sweep jobs)
+    deterministic: bool = True  # torch deterministic algorithms (same seed, same numbers)
+
+    def __post_init__(self) -> None:
+        check_range("trainer.total_steps", self.total_steps, 1)
+        check_range("trainer.time_limit_s", self.time_limit_s, 0.0)
+        for key in ("eval_every", "log_every", "image_every", "checkpoint_every"):
+            check_range(f"trainer.{key}", getattr(self, key), 0)
+        check_range("trainer.eval_episodes", self.eval_episodes, 1)
+        check_range("trainer.keep_checkpoints", self.keep_checkpoints, 1)
+        check_range("trainer.video_episodes", self.video_episodes, 1)
+        check_range("trainer.threads", self.threads, 0)
+
+
+# ------------------------------------------------------------------------------------------- top level
+@dataclass
+class Config:
+    """A training run."""
+
+    env: EnvConfig = MISSING  # the game
+    model: ModelConfig = MISSING  # the Q-network
+    agent: Any = MISSING  # the learner (DQNConfig or PQNConfig)
+    trainer: TrainerConfig = MISSING  # the loop
+    seed: int = 0  # seed of everything random in training
+    device: str = "auto"  # auto (cuda if available) | cpu | cuda
+    resume: str | None = None  # run dir (or checkpoint file) to continue; the run goes on in that dir
+    name: str = "default"  # experiment name (used in the output path and the sweep summary)
+
+    def __post_init__(self) -> None:
+        check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        if self.trainer.total_steps < getattr(self.agent, "learning_starts", 0):
+            raise ConfigError(
+                f"agent.learning_starts ({self.agent.learning_starts}) must be <= trainer.total_steps "
+                f"({self.trainer.total_steps})")
+
+
+def register_configs() -> None:
+    """Register the schemas so that YAML presets are validated against them."""
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=Config)
+    cs.store(group="env", name="base_env", node=EnvConfig)
+    cs.store(group="model", name="base_model", node=ModelConfig)
+    cs.store(group="agent", name="base_dqn", node=DQNConfig)
+    cs.store(group="agent", name="base_pqn", node=PQNConfig)
+    cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
+
+
+def to_config(cfg: Any) -> Config:
+    """OmegaConf node -> validated :class:`Config` (raises ConfigError on a bad value)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        obj = OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as exc:
+        cause = exc.__cause__ if isinstance(exc.__cause__, ConfigError) else None
+        if cause is not None:
+            raise cause from None
+        raise ConfigError(str(exc).splitlines()[0]) from None
+    assert isinstance(obj, Config)
+    return obj
