@@ -1,0 +1,100 @@
+"""Pieces shared by the learners: reward transforms, schedules, losses, RNG state capture."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from gridrl.config import AgentConfig, EpsilonConfig, RewardConfig
+
+
+def transform_reward(r: np.ndarray, cfg: RewardConfig) -> np.ndarray:
+    """Scale, then clip, then symlog (in that order). Returns float32."""
+    out = np.asarray(r, dtype=np.float32) * np.float32(cfg.scale)
+    if cfg.clip:
+        out = np.clip(out, cfg.clip_low, cfg.clip_high)
+    if cfg.symlog:
+        out = np.sign(out) * np.log1p(np.abs(out))
+    return out.astype(np.float32, copy=False)
+
+
+def epsilon_at(step: int, cfg: EpsilonConfig) -> float:
+    """Exploration rate after ``step`` env steps."""
+    if cfg.schedule == "linear":
+        frac = min(1.0, step / cfg.decay_steps)
+        return cfg.start + frac * (cfg.end - cfg.start)
+    return cfg.end + (cfg.start - cfg.end) * math.exp(-step / cfg.decay_steps)
+
+
+def lr_at(step: int, total_steps: int, cfg: AgentConfig) -> float:
+    if not cfg.lr_anneal:
+        return cfg.lr
+    return cfg.lr * max(0.0, 1.0 - step / max(1, total_steps))
+
+
+def td_loss(pred: torch.Tensor, target: torch.Tensor, kind: str,
+            weights: torch.Tensor | None = None) -> torch.Tensor:
+    if kind == "huber":
+        per = nn.functional.smooth_l1_loss(pred, target, reduction="none")
+    else:
+        per = 0.5 * (pred - target).pow(2)
+    if weights is not None:
+        per = per * weights
+    return per.mean()
+
+
+def epsilon_greedy(q: torch.Tensor, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+    """Greedy actions from Q-values, each replaced by a uniform random action with probability epsilon.
+    Draws the same random numbers whatever epsilon is (so schedules do not shift the stream)."""
+    greedy = q.argmax(dim=1).cpu().numpy()
+    n, a = q.shape
+    explore = rng.random(n) < epsilon
+    random = rng.integers(0, a, n)
+    return np.where(explore, random, greedy)
+
+
+def rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    return rng.bit_generator.state
+
+
+def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:
+    rng.bit_generator.state = state
+
+
+class Learner:
+    """The interface the Trainer drives; both learners implement it.
+
+    ``act`` returns epsilon-greedy actions for a batch of observations; ``observe`` hands over the
+    step's outcome (raw game rewards; the learner transforms them); ``update`` does whatever learning
+    is due and returns scalars to log (or None); ``state_dict`` holds everything a resume needs.
+    """
+
+    online: nn.Module
+    optimizer: torch.optim.Optimizer
+    updates: int
+
+    def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.online(torch.as_tensor(obs, device=self.device)).argmax(1).cpu().numpy()
+
+    def observe(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
+                truncated: np.ndarray, final_obs: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def update(self, env_step: int) -> dict[str, float] | None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    device: torch.device

@@ -1,0 +1,129 @@
+"""Replay DQN: target network (hard or soft), double DQN, n-step returns, prioritized replay."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from gridrl.agent.common import Learner, epsilon_greedy, lr_at, rng_state, set_rng_state, td_loss, transform_reward
+from gridrl.agent.replay import ReplayBuffer
+from gridrl.config import DQNConfig
+
+
+def dqn_targets(returns: torch.Tensor, discount: torch.Tensor, next_q_online: torch.Tensor | None,
+                next_q_target: torch.Tensor) -> torch.Tensor:
+    """``returns + discount * Q_target(s', a*)`` where a* is the online argmax (double DQN) or the
+    target argmax (``next_q_online`` None). ``discount`` is gamma^k, or 0 where the episode terminated."""
+    if next_q_online is not None:
+        best = next_q_online.argmax(1, keepdim=True)
+        boot = next_q_target.gather(1, best).squeeze(1)
+    else:
+        boot = next_q_target.max(1).values
+    return returns + discount * boot
+
+
+class DQNLearner(Learner):
+    def __init__(self, cfg: DQNConfig, online: torch.nn.Module, obs_shape: tuple[int, ...], total_steps: int,
+                 device: torch.device, seed: int, max_episode_steps: int) -> None:
+        self.cfg = cfg
+        self.device = device
+        self.total_steps = total_steps
+        self.online = online.to(device)
+        self.target = copy.deepcopy(self.online).eval()
+        for p in self.target.parameters():
+            p.requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        self.rng = np.random.default_rng([seed, 2])
+        self.replay = ReplayBuffer(cfg.buffer_size, cfg.n_envs, obs_shape, cfg.n_step, cfg.gamma,
+                                   max_episode_steps, cfg.prioritized, cfg.per_alpha)
+        self.updates = 0
+        self.update_credit = 0.0  # fractional updates owed by the replay ratio
+
+    def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
+        with torch.no_grad():
+            q = self.online(torch.as_tensor(obs, device=self.device))
+        return epsilon_greedy(q, epsilon, self.rng)
+
+    def observe(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
+                truncated: np.ndarray, final_obs: np.ndarray, next_obs: np.ndarray | None = None) -> None:
+        self.replay.add(obs, actions, transform_reward(rewards, self.cfg.reward), terminated, truncated, final_obs)
+
+    def update(self, env_step: int) -> dict[str, float] | None:
+        cfg = self.cfg
+        if env_step < cfg.learning_starts or not self.replay.can_sample():
+            return None
+        self.update_credit += cfg.replay_ratio * cfg.n_envs
+        n = int(self.update_credit)
+        if n == 0:
+            return None
+        self.update_credit -= n
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(env_step, self.total_steps, cfg)
+        beta = cfg.per_beta + (1.0 - cfg.per_beta) * min(1.0, env_step / self.total_steps)
+        losses, qs = [], []
+        self.online.train()
+        for _ in range(n):
+            loss, q = self._gradient_step(beta)
+            losses.append(loss)
+            qs.append(q)
+        self.online.eval()
+        return {"td_loss": float(torch.stack(losses).mean()), "q_values": float(torch.stack(qs).mean())}
+
+    def _gradient_step(self, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
+        cfg = self.cfg
+        b = self.replay.sample(cfg.batch_size, self.rng, beta)
+        dev = self.device
+        obs = torch.as_tensor(b["obs"], device=dev)
+        next_obs = torch.as_tensor(b["next_obs"], device=dev)
+        actions = torch.as_tensor(b["actions"], device=dev)
+        with torch.no_grad():
+            next_target = self.target(next_obs)
+            next_online = self.online(next_obs) if cfg.double else None
+            target = dqn_targets(torch.as_tensor(b["returns"], device=dev),
+                                 torch.as_tensor(b["discount"], device=dev), next_online, next_target)
+        q = self.online(obs).gather(1, actions[:, None]).squeeze(1)
+        weights = torch.as_tensor(b["weights"], device=dev) if cfg.prioritized else None
+        loss = td_loss(q, target, cfg.loss, weights)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.max_grad_norm)
+        self.optimizer.step()
+        self.updates += 1
+        if cfg.prioritized:
+            td = (q.detach() - target).cpu().numpy()
+            self.replay.update_priorities(b["slot"], b["game"], td, cfg.per_eps)
+        self._sync_target()
+        return loss.detach(), q.detach().mean()
+
+    def _sync_target(self) -> None:
+        if self.cfg.tau < 1.0:
+            with torch.no_grad():
+                for t, o in zip(self.target.parameters(), self.online.parameters(), strict=True):
+                    t.lerp_(o, self.cfg.tau)
+        elif self.updates % self.cfg.target_update == 0:
+            self.target.load_state_dict(self.online.state_dict())
+
+    # ------------------------------------------------------------------------------------ checkpoint
+    def state_dict(self, with_replay: bool = True) -> dict[str, Any]:
+        state = {
+            "online": self.online.state_dict(), "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "rng": rng_state(self.rng),
+            "updates": self.updates, "update_credit": self.update_credit,
+        }
+        if with_replay:
+            state["replay"] = self.replay.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(self.rng, state["rng"])
+        self.updates = int(state["updates"])
+        self.update_credit = float(state["update_credit"])
+        if "replay" in state:
+            self.replay.load_state_dict(state["replay"])

@@ -1,0 +1,152 @@
+"""Parallel Q-learning without replay (PQN-style) with Q(lambda) targets.
+
+Many games are stepped together; every ``rollout_steps`` steps the rollout (n_envs x rollout_steps
+transitions) is turned into Q(lambda) targets, computed backwards with the Q-values seen while acting,
+and trained on for ``epochs`` x ``minibatches`` gradient steps. No replay buffer, no target network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from gridrl.agent.common import Learner, epsilon_greedy, lr_at, rng_state, set_rng_state, td_loss, transform_reward
+from gridrl.config import PQNConfig
+
+
+def q_lambda_targets(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                     next_q: np.ndarray, final_q: np.ndarray, gamma: float, lam: float) -> np.ndarray:
+    """Peng's Q(lambda) returns of a rollout, arrays shaped (T, N).
+
+    ``next_q[t]`` is max_a Q(s_{t+1}) (after an auto-reset this is a new episode's state and is ignored),
+    ``final_q[t]`` is max_a Q of the true final state where step t was truncated. Terminated steps do not
+    bootstrap; truncated steps bootstrap from ``final_q``; otherwise
+    ``G_t = r_t + gamma * ((1 - lam) * next_q[t] + lam * G_{t+1})`` with ``G_T = next_q[T-1]``.
+    lam = 0 gives one-step targets, lam = 1 Monte Carlo returns bootstrapped at the rollout's end.
+    """
+    T = rewards.shape[0]
+    out = np.empty_like(rewards, dtype=np.float32)
+    g = next_q[T - 1].astype(np.float32)
+    for t in range(T - 1, -1, -1):
+        boot = (1.0 - lam) * next_q[t] + lam * g if t < T - 1 else next_q[t]
+        g = rewards[t] + gamma * boot
+        g = np.where(truncated[t], rewards[t] + gamma * final_q[t], g)
+        g = np.where(terminated[t], rewards[t], g)
+        out[t] = g
+    return out
+
+
+class PQNLearner(Learner):
+    def __init__(self, cfg: PQNConfig, online: torch.nn.Module, obs_shape: tuple[int, ...], total_steps: int,
+                 device: torch.device, seed: int) -> None:
+        self.cfg = cfg
+        self.online = online.to(device)
+        self.device = device
+        self.total_steps = total_steps
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        self.rng = np.random.default_rng([seed, 1])
+        T, N = cfg.rollout_steps, cfg.n_envs
+        self.obs = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)
+        self.actions = np.zeros((T, N), dtype=np.int64)
+        self.rewards = np.zeros((T, N), dtype=np.float32)
+        self.terminated = np.zeros((T, N), dtype=bool)
+        self.truncated = np.zeros((T, N), dtype=bool)
+        self.q_max = np.zeros((T, N), dtype=np.float32)  # max Q(s_t) seen while acting
+        self.final_q = np.zeros((T, N), dtype=np.float32)  # max Q(final state) of truncated steps
+        self.next_obs = torch.zeros((N, *obs_shape), dtype=torch.uint8, device=device)
+        self.t = 0  # steps in the current rollout
+        self.updates = 0
+        self._pending_qmax: np.ndarray | None = None
+
+    # ---------------------------------------------------------------------------------------- acting
+    def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
+        with torch.no_grad():
+            q = self.online(torch.as_tensor(obs, device=self.device))
+        self._pending_qmax = q.max(1).values.cpu().numpy()
+        return epsilon_greedy(q, epsilon, self.rng)
+
+    def observe(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
+                truncated: np.ndarray, final_obs: np.ndarray, next_obs: np.ndarray | None = None) -> None:
+        t = self.t
+        self.obs[t].copy_(torch.as_tensor(obs))
+        self.actions[t] = actions
+        self.rewards[t] = transform_reward(rewards, self.cfg.reward)
+        self.terminated[t] = terminated
+        self.truncated[t] = truncated
+        assert self._pending_qmax is not None, "act() must precede observe()"
+        self.q_max[t] = self._pending_qmax
+        self.final_q[t] = 0.0
+        if truncated.any():
+            idx = np.flatnonzero(truncated)
+            with torch.no_grad():
+                fq = self.online(torch.as_tensor(final_obs[idx], device=self.device)).max(1).values
+            self.final_q[t, idx] = fq.cpu().numpy()
+        if next_obs is not None:
+            self.next_obs.copy_(torch.as_tensor(next_obs))
+        self.t += 1
+
+    # -------------------------------------------------------------------------------------- learning
+    def update(self, env_step: int) -> dict[str, float] | None:
+        cfg = self.cfg
+        if self.t < cfg.rollout_steps:
+            return None
+        with torch.no_grad():
+            last_q = self.online(self.next_obs).max(1).values.cpu().numpy()
+        next_q = np.concatenate([self.q_max[1:], last_q[None]], axis=0)
+        targets = q_lambda_targets(self.rewards, self.terminated, self.truncated, next_q, self.final_q,
+                                   cfg.gamma, cfg.q_lambda)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(env_step, self.total_steps, cfg)
+
+        T, N = self.rewards.shape
+        flat_obs = self.obs.reshape(T * N, *self.obs.shape[2:])
+        flat_act = torch.as_tensor(self.actions.reshape(-1), device=self.device)
+        flat_tgt = torch.as_tensor(targets.reshape(-1), device=self.device)
+        losses, qs = [], []
+        self.online.train()
+        for _ in range(cfg.epochs):
+            perm = self.rng.permutation(T * N)
+            for mb in np.array_split(perm, cfg.minibatches):
+                idx = torch.as_tensor(mb, device=self.device)
+                q = self.online(flat_obs[idx]).gather(1, flat_act[idx, None]).squeeze(1)
+                loss = td_loss(q, flat_tgt[idx], cfg.loss)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm > 0:
+                    torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                self.updates += 1
+                losses.append(loss.detach())
+                qs.append(q.detach().mean())
+        self.online.eval()
+        self.t = 0
+        return {"td_loss": float(torch.stack(losses).mean()), "q_values": float(torch.stack(qs).mean())}
+
+    # ------------------------------------------------------------------------------------ checkpoint
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "online": self.online.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": rng_state(self.rng),
+            "updates": self.updates,
+            "t": self.t,
+            "rollout": {
+                "obs": self.obs.cpu(), "next_obs": self.next_obs.cpu(),
+                **{k: torch.from_numpy(getattr(self, k)) for k in
+                   ("actions", "rewards", "terminated", "truncated", "q_max", "final_q")},
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(self.rng, state["rng"])
+        self.updates = int(state["updates"])
+        self.t = int(state["t"])
+        roll = state["rollout"]
+        self.obs.copy_(roll["obs"])
+        self.next_obs.copy_(roll["next_obs"])
+        for k in ("actions", "rewards", "terminated", "truncated", "q_max", "final_q"):
+            getattr(self, k)[:] = roll[k].numpy()

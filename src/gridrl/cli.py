@@ -1,0 +1,97 @@
+"""Command line: ``gridrl train|eval|play|plot``.
+
+``gridrl train`` is a Hydra app (``--help``, ``--cfg job``, ``-m`` sweeps, ``key=value`` overrides).
+A user mistake (bad value, bad checkpoint, incompatible resume) prints one line and exits with 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from gridrl.checkpoint import CheckpointError
+from gridrl.config import ConfigError
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+USAGE = """usage: gridrl <command> [key=value ...]
+
+commands:
+  train   train an agent (Hydra app: gridrl train --help, gridrl train -m key=a,b for sweeps)
+  eval    evaluate a trained network: gridrl eval checkpoint=<run dir or .pt> [episodes=N video=true]
+  play    play the game with the keyboard, or watch an agent: gridrl play [checkpoint=...] [env=seed]
+  plot    learning curves of runs or sweeps: gridrl plot <run or sweep dir>... [out=curves.png]
+"""
+log = logging.getLogger("gridrl")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    print(f"gridrl: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "train":
+            return _train(rest)
+        if command == "eval":
+            from gridrl.commands import eval_command
+
+            return eval_command(rest)
+        if command == "play":
+            from gridrl.commands import play_command
+
+            return play_command(rest)
+        if command == "plot":
+            from gridrl.commands import plot_command
+
+            return plot_command(rest)
+    except (ConfigError, CheckpointError) as exc:
+        _fail(str(exc))
+    _fail(f"unknown command {command!r}; choose one of train, eval, play, plot")
+    return 2
+
+
+def _train(args: list[str]) -> Any:
+    import hydra
+
+    from gridrl.config import register_configs
+    from gridrl.runner import resume_overrides, train_task
+
+    register_configs()
+    extra = resume_overrides(args)
+    if not any(a.startswith("resume=") for a in args):
+        precheck(args)
+    sys.argv = ["gridrl train", *args, *extra]
+    app = hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(train_task)
+    return app()
+
+
+def precheck(args: list[str]) -> None:
+    """Compose and validate the config of a single run before Hydra creates its run dir, so that a
+    bad value fails with one line and writes nothing."""
+    if any(a.startswith("-") for a in args):  # --help, --cfg, -m ...: Hydra's own business
+        return
+    from hydra import compose, initialize_config_dir
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+
+    from gridrl.config import to_config
+
+    task = [a for a in args if not a.startswith(("hydra.", "hydra/", "+hydra", "resume="))]
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=task, return_hydra_config=True)
+            HydraConfig.instance().set_config(cfg)
+            OmegaConf.set_struct(cfg, False)
+            del cfg["hydra"]
+            to_config(cfg)
+    except HydraException as exc:
+        raise ConfigError(str(exc).strip().splitlines()[0]) from None

@@ -1,0 +1,370 @@
+"""The Trainer: one loop for every learner.
+
+collect (one batched forward for N games) -> store (the learner) -> learn (when due) -> log -> evaluate
+-> checkpoint. The Trainer alone knows about wall time, counters, files, logging and checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gridrl import checkpoint as ckpt
+from gridrl import tblog
+from gridrl.agent.common import Learner, epsilon_at, lr_at
+from gridrl.agent.dqn import DQNLearner
+from gridrl.agent.networks import build_q_network, count_parameters
+from gridrl.agent.pqn import PQNLearner
+from gridrl.config import Config, DQNConfig, PQNConfig
+from gridrl.evaluate import Evaluator
+from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame, n_actions
+
+log = logging.getLogger("gridrl")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from gridrl.config import ConfigError
+
+        raise ConfigError("device=cuda but no CUDA device is available; use device=cpu or device=auto")
+    return torch.device(name)
+
+
+def configure_torch(threads: int, deterministic: bool, device: torch.device) -> None:
+    """Threads and backends set deliberately: oneDNN on (about 4x for small convs on CPU)."""
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    torch.backends.mkldnn.enabled = True
+    if deterministic:
+        if device.type == "cuda":
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")
+
+
+def make_learner(cfg: Config, device: torch.device) -> Learner:
+    shape = GridGame(cfg.env, 1).obs_shape
+    net = build_q_network(cfg.model, shape, n_actions(cfg.env))
+    if isinstance(cfg.agent, PQNConfig):
+        return PQNLearner(cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed)
+    assert isinstance(cfg.agent, DQNConfig)
+    return DQNLearner(cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, cfg.env.max_steps)
+
+
+def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
+
+
+def _arrays(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
+    return {k: v.numpy() for k, v in tensors.items()}
+
+
+class Trainer:
+    def __init__(self, cfg: Config, run_dir: Path, config_yaml: str) -> None:
+        self.cfg, self.run_dir, self.config_yaml = cfg, Path(run_dir), config_yaml
+        tr = cfg.trainer
+        self.device = resolve_device(cfg.device)
+        configure_torch(tr.threads, tr.deterministic, self.device)
+        random.seed(cfg.seed)
+        torch.manual_seed(cfg.seed)
+        self.game = GridGame(cfg.env, cfg.agent.n_envs)
+        self.obs = self.game.reset(seed=cfg.seed)[0].copy()
+        self.learner = make_learner(cfg, self.device)
+        self.evaluator = Evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
+        # counters (env steps are all games together)
+        self.env_step = 0
+        self.episodes = 0
+        self.best_eval = -math.inf
+        self.last_eval: dict[str, float] = {}
+        self.last_update: dict[str, float] = {}
+        self._window = self._empty_window()
+        self.recent_returns: list[float] = []  # last 100 training returns (progress bar)
+        self.times = {"collect": 0.0, "update": 0.0, "eval": 0.0, "checkpoint": 0.0}
+        self._stop_signal: int | None = None
+        self.tb: tblog.TBLogger | None = None
+
+    # ------------------------------------------------------------------------------------ the loop
+    def run(self) -> dict[str, Any]:
+        cfg, tr = self.cfg, self.cfg.trainer
+        self.tb = tblog.TBLogger(self.run_dir / "tb", purge_step=self.env_step or None)
+        if self.env_step == 0:
+            self._log_start()
+        old_handlers = self._install_signal_handlers()
+        bar = self._progress_bar()
+        start_wall, start_step, sps_clock, sps_step = time.perf_counter(), self.env_step, time.perf_counter(), self.env_step
+        n = cfg.agent.n_envs
+        try:
+            while self.env_step < tr.total_steps:
+                prev = self.env_step
+                epsilon = epsilon_at(self.env_step, cfg.agent.epsilon)
+                # collect: one batched forward for all games, one vectorised game step
+                with self._timed("collect"):
+                    actions = self.learner.act(self.obs, epsilon)
+                    next_obs, reward, terminated, truncated, info = self.game.step(actions)
+                    self.learner.observe(self.obs, actions, reward, terminated, truncated, info["final_obs"],
+                                         next_obs)
+                    self.obs = next_obs.copy()
+                self.env_step += n
+                self._record_episodes(terminated | truncated, info)
+                # learn
+                with self._timed("update"):
+                    metrics = self.learner.update(self.env_step)
+                if metrics is not None:
+                    if not all(math.isfinite(v) for v in metrics.values()):
+                        raise TrainingDiverged(
+                            f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without "
+                            f"saving (last good checkpoint kept in {ckpt.checkpoint_dir(self.run_dir)}). "
+                            "Try a lower agent.lr or a reward scale/clip.")
+                    self.last_update = metrics
+                # log
+                if _crossed(prev, self.env_step, tr.log_every) or self.env_step >= tr.total_steps:
+                    now = time.perf_counter()
+                    sps = (self.env_step - sps_step) / max(now - sps_clock, 1e-9)
+                    sps_clock, sps_step = now, self.env_step
+                    self._log_train(epsilon, sps)
+                # evaluate
+                if _crossed(prev, self.env_step, tr.eval_every):
+                    self.evaluate()
+                # checkpoint (the stop signal and the time limit end the loop with a save)
+                out_of_time = tr.time_limit_s > 0 and time.perf_counter() - start_wall >= tr.time_limit_s
+                if self._stop_signal is not None or out_of_time:
+                    break
+                if _crossed(prev, self.env_step, tr.checkpoint_every) and self.env_step < tr.total_steps:
+                    self.save_checkpoint()
+                if bar is not None:
+                    bar.update(self.env_step - prev)
+                    if _crossed(prev, self.env_step, 8 * n):
+                        bar.set_postfix_str(self._postfix(epsilon, sps_step, start_wall, start_step), refresh=False)
+            if self._stop_signal is not None:
+                self.save_checkpoint()
+                log.info("stopped by signal %d at env step %d; resume with: gridrl train resume=%s",
+                         self._stop_signal, self.env_step, self.run_dir)
+                raise SystemExit(128 + self._stop_signal)
+            result = self.finish(out_of_time=self.env_step < tr.total_steps)
+        finally:
+            if bar is not None:
+                bar.close()
+            self._restore_signal_handlers(old_handlers)
+            if self.tb is not None:
+                self.tb.close()
+        return result
+
+    def finish(self, out_of_time: bool = False) -> dict[str, Any]:
+        """Final evaluation, final weights, last checkpoint, HParams summary."""
+        if self.last_eval.get("env_step") != self.env_step:
+            self.evaluate()
+        final = self.run_dir / "final"
+        ckpt.atomic_torch_save(self.learner.online.state_dict(), final / "q_network.pt")
+        _atomic_write_text(final / "config.yaml", self.config_yaml)
+        summary = {**self.last_eval, "env_step": self.env_step, "updates": self.learner.updates,
+                   "episodes": self.episodes, "stopped_by_time_limit": out_of_time,
+                   "times_s": {k: round(v, 3) for k, v in self.times.items()}}
+        _atomic_write_text(final / "metrics.json", json.dumps(summary, indent=2))
+        self.save_checkpoint()
+        assert self.tb is not None
+        self.tb.hparams(_flat_hparams(self.cfg), {k: self.last_eval.get(k, float("nan")) for k in
+                                                   ("mean_return", "oracle_ratio", "food_rate", "enemy_rate")},
+                        self.env_step)
+        log.info("done: %d env steps, eval mean return %.2f (%.1f%% of the oracle); weights in %s",
+                 self.env_step, self.last_eval.get("mean_return", float("nan")),
+                 100 * self.last_eval.get("oracle_ratio", float("nan")), final / "q_network.pt")
+        return summary
+
+    # -------------------------------------------------------------------------------- evaluation
+    def evaluate(self) -> dict[str, float]:
+        with self._timed("eval"):
+            result = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval)
+            stats = result.summary()
+            stats["env_step"] = self.env_step
+        self.last_eval = stats
+        assert self.tb is not None
+        self.tb.scalars({
+            tblog.EVAL_MEAN_RETURN: stats["mean_return"], tblog.EVAL_ORACLE_RATIO: stats["oracle_ratio"],
+            tblog.EVAL_FOOD_RATE: stats["food_rate"], tblog.EVAL_ENEMY_RATE: stats["enemy_rate"],
+            tblog.EVAL_TIMEOUT_RATE: stats["timeout_rate"], tblog.EVAL_MEAN_LENGTH: stats["mean_length"],
+        }, self.env_step)
+        frames = GridGame(self.cfg.env, 4)
+        frames.set_state({k: v[:4] for k, v in self.evaluator.layouts.items()})
+        self.tb.images(tblog.GAME_FRAMES, np.repeat(np.repeat(frames.render_obs("rgb"), 16, 2), 16, 3),
+                       self.env_step)
+        log.info("eval @ %d: mean return %.2f (%.1f%% of oracle %.2f), food %.1f%%, enemy %.1f%%, timeout %.1f%%",
+                 self.env_step, stats["mean_return"], 100 * stats["oracle_ratio"], stats["oracle_mean_return"],
+                 100 * stats["food_rate"], 100 * stats["enemy_rate"], 100 * stats["timeout_rate"])
+        if stats["mean_return"] > self.best_eval:
+            self.best_eval = stats["mean_return"]
+            ckpt.atomic_torch_save({"format": ckpt.FORMAT_VERSION, "kind": "best", "env_step": self.env_step,
+                                    "eval": stats, "config_yaml": self.config_yaml,
+                                    "online": self.learner.online.state_dict()},
+                                   ckpt.checkpoint_dir(self.run_dir) / "best.pt")
+        return stats
+
+    # ------------------------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        learner = self.learner
+        learner_state = (learner.state_dict(with_replay=self.cfg.trainer.save_replay)
+                         if isinstance(learner, DQNLearner) else learner.state_dict())
+        return {
+            "format": ckpt.FORMAT_VERSION,
+            "kind": "resume",
+            "env_step": self.env_step,
+            "config_yaml": self.config_yaml,
+            "counters": {"episodes": self.episodes, "best_eval": self.best_eval},
+            "learner": learner_state,
+            "game": {"arrays": _tensors(self.game.get_state()), "rng": self.game.rng.bit_generator.state,
+                     "obs": torch.from_numpy(self.obs)},
+            "rng": {"python": random.getstate(), "torch": torch.get_rng_state()},
+            "log": {"window": {k: torch.tensor(v) for k, v in self._window.items()},
+                    "recent_returns": self.recent_returns, "last_update": self.last_update,
+                    "last_eval": self.last_eval, "times": self.times},
+            "eval_layouts": _tensors(self.evaluator.layouts),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.env_step = int(state["env_step"])
+        self.episodes = int(state["counters"]["episodes"])
+        self.best_eval = float(state["counters"]["best_eval"])
+        self.learner.load_state_dict(state["learner"])
+        self.game.set_state(_arrays(state["game"]["arrays"]))
+        self.game.rng.bit_generator.state = state["game"]["rng"]
+        self.obs = state["game"]["obs"].numpy().copy()
+        lg = state["log"]
+        self._window = {k: v.tolist() for k, v in lg["window"].items()}
+        self.recent_returns = list(lg["recent_returns"])
+        self.last_update, self.last_eval, self.times = dict(lg["last_update"]), dict(lg["last_eval"]), dict(lg["times"])
+        self.evaluator.layouts = _arrays(state["eval_layouts"])
+        random.setstate(state["rng"]["python"])
+        torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
+
+    def save_checkpoint(self) -> Path:
+        with self._timed("checkpoint"):
+            path = ckpt.checkpoint_dir(self.run_dir) / f"ckpt_{self.env_step:012d}.pt"
+            size, seconds = ckpt.atomic_torch_save(self.state_dict(), path)
+            ckpt.prune(self.run_dir, self.cfg.trainer.keep_checkpoints)
+        log.info("checkpoint @ %d: %s (%.1f MB in %.2f s)", self.env_step, path.name, size / 1e6, seconds)
+        return path
+
+    # ------------------------------------------------------------------------------------ logging
+    @staticmethod
+    def _empty_window() -> dict[str, list[float]]:
+        return {"returns": [], "lengths": [], "food": [], "enemy": []}
+
+    def _record_episodes(self, done: np.ndarray, info: dict[str, Any]) -> None:
+        if not done.any():
+            return
+        idx = np.flatnonzero(done)
+        rets = info["episode_return"][idx].tolist()
+        self._window["returns"] += rets
+        self._window["lengths"] += info["episode_length"][idx].tolist()
+        self._window["food"] += (info["outcome"][idx] == OUTCOME_FOOD).tolist()
+        self._window["enemy"] += (info["outcome"][idx] == OUTCOME_ENEMY).tolist()
+        self.recent_returns = (self.recent_returns + rets)[-100:]
+        self.episodes += len(idx)
+
+    def _log_train(self, epsilon: float, sps: float) -> None:
+        assert self.tb is not None
+        w = self._window
+        values: dict[str, float] = {tblog.EPSILON: epsilon, tblog.SPS: sps,
+                                    tblog.UPDATES: self.learner.updates,
+                                    tblog.LEARNING_RATE: lr_at(self.env_step, self.cfg.trainer.total_steps,
+                                                               self.cfg.agent)}
+        if w["returns"]:
+            values.update({tblog.EPISODIC_RETURN: float(np.mean(w["returns"])),
+                           tblog.EPISODIC_LENGTH: float(np.mean(w["lengths"])),
+                           tblog.FOOD_RATE: float(np.mean(w["food"])), tblog.ENEMY_RATE: float(np.mean(w["enemy"]))})
+        if self.last_update:
+            values.update({tblog.TD_LOSS: self.last_update["td_loss"], tblog.Q_VALUES: self.last_update["q_values"]})
+        values.update({tblog.TIME_PREFIX + k: v for k, v in self.times.items()})
+        self.tb.scalars(values, self.env_step)
+        self._window = self._empty_window()
+
+    def _log_start(self) -> None:
+        cfg = self.cfg
+        log.info("run dir %s", self.run_dir)
+        log.info("game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s, %d threads",
+                 cfg.env.height, cfg.env.width, cfg.env.obs_mode, "x".join(map(str, self.game.obs_shape)),
+                 cfg.agent.name, cfg.model.name, count_parameters(self.learner.online), cfg.agent.n_envs,
+                 self.device, torch.get_num_threads())
+
+    def _progress_bar(self) -> Any:
+        if not self.cfg.trainer.progress:
+            return None
+        from tqdm import tqdm
+
+        return tqdm(total=self.cfg.trainer.total_steps, initial=self.env_step, unit="step", unit_scale=True,
+                    dynamic_ncols=True, smoothing=0.1, mininterval=0.5)
+
+    def _postfix(self, epsilon: float, _: int, start_wall: float, start_step: int) -> str:
+        sps = (self.env_step - start_step) / max(time.perf_counter() - start_wall, 1e-9)
+        ret = np.mean(self.recent_returns) if self.recent_returns else float("nan")
+        ev = self.last_eval.get("oracle_ratio")
+        text = f"sps={sps:,.0f} ret={ret:.1f} eps={epsilon:.2f}"
+        return text + (f" eval={100 * ev:.0f}%" if ev is not None else "")
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.times[phase] += time.perf_counter() - start
+
+    # ------------------------------------------------------------------------------------ signals
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        def handler(signum: int, _frame: Any) -> None:
+            if self._stop_signal is not None:  # a second Ctrl-C: stop now (the last checkpoint stays)
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+            log.warning("signal %d: finishing the current step, saving a checkpoint, then exiting", signum)
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except ValueError:  # not the main thread (e.g. some launchers): keep default handling
+                pass
+        return old
+
+    @staticmethod
+    def _restore_signal_handlers(old: dict[int, Any]) -> None:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _crossed(prev: int, now: int, every: int) -> bool:
+    return every > 0 and now // every > prev // every
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _flat_hparams(cfg: Config) -> dict[str, Any]:
+    out: dict[str, Any] = {"seed": cfg.seed, "model": cfg.model.name}
+    for group in ("env", "agent", "trainer"):
+        for k, v in asdict(getattr(cfg, group)).items():
+            if isinstance(v, dict):
+                out.update({f"{group}.{k}.{kk}": vv for kk, vv in v.items()})
+            elif not isinstance(v, list):
+                out[f"{group}.{k}"] = v
+    return out
