@@ -92,6 +92,14 @@ def precheck(args: list[str]) -> None:
             HydraConfig.instance().set_config(cfg)
             OmegaConf.set_struct(cfg, False)
             del cfg["hydra"]
-            to_config(cfg)
+            config = to_config(cfg)
     except HydraException as exc:
-        raise ConfigError(str(exc).strip().splitlines()[0]) from None
+        text = str(exc).split("Config search path")[0]
+        if exc.__cause__ is not None:
+            text += ": " + str(exc.__cause__).strip().splitlines()[0]
+        raise ConfigError(" ".join(line.strip() for line in text.splitlines() if line.strip())) from None
+    # the network must fit the game's image (a layer may not shrink it below 1x1)
+    from gridrl.agent.networks import build_q_network
+    from gridrl.game.grid import n_actions, obs_shape
+
+    build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
