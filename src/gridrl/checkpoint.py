@@ -61,7 +61,9 @@ def safe_load(path: Path) -> dict[str, Any]:
         text = str(exc)
         if "weights_only" in text or "Unsupported global" in text or "Unpickler" in text:
             raise CheckpointError(f"{path}: refused, it holds pickled objects, not plain data") from None
-        raise CheckpointError(f"{path}: unreadable ({type(exc).__name__}: {text.splitlines()[0][:200]})") from None
+        raise CheckpointError(
+            f"{path}: unreadable ({type(exc).__name__}: {text.splitlines()[0][:200]})"
+        ) from None
     if not isinstance(obj, dict) or obj.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: not a gridrl checkpoint of format {FORMAT_VERSION}")
     return obj

@@ -26,10 +26,17 @@ def check_choice(key: str, value: Any, allowed: Iterable[Any]) -> None:
         raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
 
 
-def check_range(key: str, value: float, lo: float | None = None, hi: float | None = None,
-                lo_open: bool = False, hi_open: bool = False) -> None:
+def check_range(
+    key: str,
+    value: float,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> None:
     bad = (lo is not None and (value <= lo if lo_open else value < lo)) or (
-        hi is not None and (value >= hi if hi_open else value > hi))
+        hi is not None and (value >= hi if hi_open else value > hi)
+    )
     if bad:
         left = "(" if lo_open else "["
         right = ")" if hi_open else "]"
@@ -78,7 +85,8 @@ class EnvConfig:
         if 1 + self.n_food + self.n_enemies > cells:
             raise ConfigError(
                 f"env.n_food + env.n_enemies + 1 player = {1 + self.n_food + self.n_enemies} entities "
-                f"do not fit in a {self.height}x{self.width} grid ({cells} cells)")
+                f"do not fit in a {self.height}x{self.width} grid ({cells} cells)"
+            )
         check_choice("env.food_motion", self.food_motion, ("static", "random"))
         check_choice("env.enemy_motion", self.enemy_motion, MOTIONS)
         check_range("env.chase_prob", self.chase_prob, 0.0, 1.0)
@@ -109,7 +117,7 @@ class LayerConfig:
     type: str = MISSING  # conv | maxpool | dropout | flatten | linear | relu | tanh | elu | gelu | layernorm
     channels: int = 0  # conv: output channels
     kernel: int = 3  # conv / maxpool: kernel size
-    stride: int = 1  # conv: stride (maxpool: 0 = same as kernel)
+    stride: int = 0  # conv / maxpool: stride; 0 = the usual default (conv 1, maxpool = kernel)
     padding: int = 0  # conv: zero padding on each side
     features: int = 0  # linear: output features
     p: float = 0.2  # dropout: drop probability
@@ -135,7 +143,7 @@ class ModelConfig:
             if layer.type == "conv":
                 check_range(f"{key}.channels", layer.channels, 1)
                 check_range(f"{key}.kernel", layer.kernel, 1)
-                check_range(f"{key}.stride", layer.stride, 1)
+                check_range(f"{key}.stride", layer.stride, 0)
                 check_range(f"{key}.padding", layer.padding, 0)
             elif layer.type == "maxpool":
                 check_range(f"{key}.kernel", layer.kernel, 1)
@@ -160,7 +168,9 @@ class RewardConfig:
 
     def check(self, prefix: str) -> None:
         if self.clip and self.clip_low >= self.clip_high:
-            raise ConfigError(f"{prefix}.clip_low ({self.clip_low}) must be < {prefix}.clip_high ({self.clip_high})")
+            raise ConfigError(
+                f"{prefix}.clip_low ({self.clip_low}) must be < {prefix}.clip_high ({self.clip_high})"
+            )
 
 
 @dataclass
@@ -244,11 +254,14 @@ class DQNConfig(AgentConfig):
         check_range("agent.per_beta", self.per_beta, 0.0, 1.0)
         check_range("agent.per_eps", self.per_eps, 0.0, lo_open=True)
         if self.batch_size > self.buffer_size:
-            raise ConfigError(f"agent.batch_size ({self.batch_size}) must be <= agent.buffer_size ({self.buffer_size})")
+            raise ConfigError(
+                f"agent.batch_size ({self.batch_size}) must be <= agent.buffer_size ({self.buffer_size})"
+            )
         if self.buffer_size < self.n_envs * (self.n_step + 2):
             raise ConfigError(
                 f"agent.buffer_size ({self.buffer_size}) must hold at least agent.n_envs * (agent.n_step + 2)"
-                f" = {self.n_envs * (self.n_step + 2)} transitions")
+                f" = {self.n_envs * (self.n_step + 2)} transitions"
+            )
 
 
 @dataclass
@@ -270,7 +283,8 @@ class PQNConfig(AgentConfig):
         if self.minibatches > self.n_envs * self.rollout_steps:
             raise ConfigError(
                 f"agent.minibatches ({self.minibatches}) must be <= agent.n_envs * agent.rollout_steps "
-                f"({self.n_envs * self.rollout_steps})")
+                f"({self.n_envs * self.rollout_steps})"
+            )
 
 
 # ------------------------------------------------------------------------------------------- trainer
@@ -325,7 +339,8 @@ class Config:
         if self.trainer.total_steps < getattr(self.agent, "learning_starts", 0):
             raise ConfigError(
                 f"agent.learning_starts ({self.agent.learning_starts}) must be <= trainer.total_steps "
-                f"({self.trainer.total_steps})")
+                f"({self.trainer.total_steps})"
+            )
 
 
 def register_configs() -> None:

@@ -69,8 +69,13 @@ class Evaluator:
     def state_dict(self) -> dict[str, Any]:
         return {"layouts": self.layouts, "oracle": self.oracle}
 
-    def run(self, policy: Policy, epsilon: float = 0.0, rng: np.random.Generator | None = None,
-            loop_stop: bool = True) -> EvalResult:
+    def run(
+        self,
+        policy: Policy,
+        epsilon: float = 0.0,
+        rng: np.random.Generator | None = None,
+        loop_stop: bool = True,
+    ) -> EvalResult:
         cfg, n = self.cfg, self.episodes
         game = GridGame(cfg, n)
         game.reset(self.seed + 1)  # randomness of moving entities / respawns during evaluation

@@ -62,11 +62,14 @@ def merge_resume_config(saved: DictConfig, current: DictConfig, overrides: list[
                 OmegaConf.update(merged, key, new, merge=False)
             continue
         old = OmegaConf.select(saved, key)
-        if OmegaConf.to_container(OmegaConf.create({"v": new}))["v"] != OmegaConf.to_container(
-                OmegaConf.create({"v": old}))["v"]:
+        if (
+            OmegaConf.to_container(OmegaConf.create({"v": new}))["v"]
+            != OmegaConf.to_container(OmegaConf.create({"v": old}))["v"]
+        ):
             raise ConfigError(
                 f"resume: override '{ov.input_line}' changes {key} of the saved run; a resumed run keeps its "
-                "game, network, learner and seed (only trainer.* and device may change)")
+                "game, network, learner and seed (only trainer.* and device may change)"
+            )
     return merged
 
 

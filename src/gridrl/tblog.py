@@ -31,8 +31,18 @@ EVAL_MEAN_LENGTH = "eval/mean_length"  # mean evaluation episode length
 TIME_PREFIX = "time/"  # seconds spent per phase (collect, update, eval, checkpoint) since the start
 GAME_FRAMES = "game/frames"  # a few evaluation layouts as images
 
-SCALAR_TAGS = (EPISODIC_RETURN, EPISODIC_LENGTH, FOOD_RATE, ENEMY_RATE, EPSILON, SPS, TD_LOSS, Q_VALUES,
-               EVAL_MEAN_RETURN, EVAL_ORACLE_RATIO)
+SCALAR_TAGS = (
+    EPISODIC_RETURN,
+    EPISODIC_LENGTH,
+    FOOD_RATE,
+    ENEMY_RATE,
+    EPSILON,
+    SPS,
+    TD_LOSS,
+    Q_VALUES,
+    EVAL_MEAN_RETURN,
+    EVAL_ORACLE_RATIO,
+)
 
 
 class TBLogger:

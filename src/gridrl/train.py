@@ -109,7 +109,12 @@ class Trainer:
             self._log_start()
         old_handlers = self._install_signal_handlers()
         bar = self._progress_bar()
-        start_wall, start_step, sps_clock, sps_step = time.perf_counter(), self.env_step, time.perf_counter(), self.env_step
+        start_wall, start_step, sps_clock, sps_step = (
+            time.perf_counter(),
+            self.env_step,
+            time.perf_counter(),
+            self.env_step,
+        )
         n = cfg.agent.n_envs
         try:
             while self.env_step < tr.total_steps:
@@ -119,8 +124,9 @@ class Trainer:
                 with self._timed("collect"):
                     actions = self.learner.act(self.obs, epsilon)
                     next_obs, reward, terminated, truncated, info = self.game.step(actions)
-                    self.learner.observe(self.obs, actions, reward, terminated, truncated, info["final_obs"],
-                                         next_obs)
+                    self.learner.observe(
+                        self.obs, actions, reward, terminated, truncated, info["final_obs"], next_obs
+                    )
                     self.obs = next_obs.copy()
                 self.env_step += n
                 self._record_episodes(terminated | truncated, info)
@@ -132,7 +138,8 @@ class Trainer:
                         raise TrainingDiverged(
                             f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without "
                             f"saving (last good checkpoint kept in {ckpt.checkpoint_dir(self.run_dir)}). "
-                            "Try a lower agent.lr or a reward scale/clip.")
+                            "Try a lower agent.lr or a reward scale/clip."
+                        )
                     self.last_update = metrics
                 # log
                 if _crossed(prev, self.env_step, tr.log_every) or self.env_step >= tr.total_steps:
@@ -152,11 +159,17 @@ class Trainer:
                 if bar is not None:
                     bar.update(self.env_step - prev)
                     if _crossed(prev, self.env_step, 8 * n):
-                        bar.set_postfix_str(self._postfix(epsilon, sps_step, start_wall, start_step), refresh=False)
+                        bar.set_postfix_str(
+                            self._postfix(epsilon, sps_step, start_wall, start_step), refresh=False
+                        )
             if self._stop_signal is not None:
                 self.save_checkpoint()
-                log.info("stopped by signal %d at env step %d; resume with: gridrl train resume=%s",
-                         self._stop_signal, self.env_step, self.run_dir)
+                log.info(
+                    "stopped by signal %d at env step %d; resume with: gridrl train resume=%s",
+                    self._stop_signal,
+                    self.env_step,
+                    self.run_dir,
+                )
                 raise SystemExit(128 + self._stop_signal)
             result = self.finish(out_of_time=self.env_step < tr.total_steps)
         finally:
@@ -174,18 +187,32 @@ class Trainer:
         final = self.run_dir / "final"
         ckpt.atomic_torch_save(self.learner.online.state_dict(), final / "q_network.pt")
         _atomic_write_text(final / "config.yaml", self.config_yaml)
-        summary = {**self.last_eval, "env_step": self.env_step, "updates": self.learner.updates,
-                   "episodes": self.episodes, "stopped_by_time_limit": out_of_time,
-                   "times_s": {k: round(v, 3) for k, v in self.times.items()}}
+        summary = {
+            **self.last_eval,
+            "env_step": self.env_step,
+            "updates": self.learner.updates,
+            "train_episodes": self.episodes,
+            "stopped_by_time_limit": out_of_time,
+            "times_s": {k: round(v, 3) for k, v in self.times.items()},
+        }
         _atomic_write_text(final / "metrics.json", json.dumps(summary, indent=2))
         self.save_checkpoint()
         assert self.tb is not None
-        self.tb.hparams(_flat_hparams(self.cfg), {k: self.last_eval.get(k, float("nan")) for k in
-                                                   ("mean_return", "oracle_ratio", "food_rate", "enemy_rate")},
-                        self.env_step)
-        log.info("done: %d env steps, eval mean return %.2f (%.1f%% of the oracle); weights in %s",
-                 self.env_step, self.last_eval.get("mean_return", float("nan")),
-                 100 * self.last_eval.get("oracle_ratio", float("nan")), final / "q_network.pt")
+        self.tb.hparams(
+            _flat_hparams(self.cfg),
+            {
+                k: self.last_eval.get(k, float("nan"))
+                for k in ("mean_return", "oracle_ratio", "food_rate", "enemy_rate")
+            },
+            self.env_step,
+        )
+        log.info(
+            "done: %d env steps, eval mean return %.2f (%.1f%% of the oracle); weights in %s",
+            self.env_step,
+            self.last_eval.get("mean_return", float("nan")),
+            100 * self.last_eval.get("oracle_ratio", float("nan")),
+            final / "q_network.pt",
+        )
         return summary
 
     # -------------------------------------------------------------------------------- evaluation
@@ -196,31 +223,55 @@ class Trainer:
             stats["env_step"] = self.env_step
         self.last_eval = stats
         assert self.tb is not None
-        self.tb.scalars({
-            tblog.EVAL_MEAN_RETURN: stats["mean_return"], tblog.EVAL_ORACLE_RATIO: stats["oracle_ratio"],
-            tblog.EVAL_FOOD_RATE: stats["food_rate"], tblog.EVAL_ENEMY_RATE: stats["enemy_rate"],
-            tblog.EVAL_TIMEOUT_RATE: stats["timeout_rate"], tblog.EVAL_MEAN_LENGTH: stats["mean_length"],
-        }, self.env_step)
+        self.tb.scalars(
+            {
+                tblog.EVAL_MEAN_RETURN: stats["mean_return"],
+                tblog.EVAL_ORACLE_RATIO: stats["oracle_ratio"],
+                tblog.EVAL_FOOD_RATE: stats["food_rate"],
+                tblog.EVAL_ENEMY_RATE: stats["enemy_rate"],
+                tblog.EVAL_TIMEOUT_RATE: stats["timeout_rate"],
+                tblog.EVAL_MEAN_LENGTH: stats["mean_length"],
+            },
+            self.env_step,
+        )
         frames = GridGame(self.cfg.env, 4)
         frames.set_state({k: v[:4] for k, v in self.evaluator.layouts.items()})
-        self.tb.images(tblog.GAME_FRAMES, np.repeat(np.repeat(frames.render_obs("rgb"), 16, 2), 16, 3),
-                       self.env_step)
-        log.info("eval @ %d: mean return %.2f (%.1f%% of oracle %.2f), food %.1f%%, enemy %.1f%%, timeout %.1f%%",
-                 self.env_step, stats["mean_return"], 100 * stats["oracle_ratio"], stats["oracle_mean_return"],
-                 100 * stats["food_rate"], 100 * stats["enemy_rate"], 100 * stats["timeout_rate"])
+        self.tb.images(
+            tblog.GAME_FRAMES, np.repeat(np.repeat(frames.render_obs("rgb"), 16, 2), 16, 3), self.env_step
+        )
+        log.info(
+            "eval @ %d: mean return %.2f (%.1f%% of oracle %.2f), food %.1f%%, enemy %.1f%%, timeout %.1f%%",
+            self.env_step,
+            stats["mean_return"],
+            100 * stats["oracle_ratio"],
+            stats["oracle_mean_return"],
+            100 * stats["food_rate"],
+            100 * stats["enemy_rate"],
+            100 * stats["timeout_rate"],
+        )
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
-            ckpt.atomic_torch_save({"format": ckpt.FORMAT_VERSION, "kind": "best", "env_step": self.env_step,
-                                    "eval": stats, "config_yaml": self.config_yaml,
-                                    "online": self.learner.online.state_dict()},
-                                   ckpt.checkpoint_dir(self.run_dir) / "best.pt")
+            ckpt.atomic_torch_save(
+                {
+                    "format": ckpt.FORMAT_VERSION,
+                    "kind": "best",
+                    "env_step": self.env_step,
+                    "eval": stats,
+                    "config_yaml": self.config_yaml,
+                    "online": self.learner.online.state_dict(),
+                },
+                ckpt.checkpoint_dir(self.run_dir) / "best.pt",
+            )
         return stats
 
     # ------------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
         learner = self.learner
-        learner_state = (learner.state_dict(with_replay=self.cfg.trainer.save_replay)
-                         if isinstance(learner, DQNLearner) else learner.state_dict())
+        learner_state = (
+            learner.state_dict(with_replay=self.cfg.trainer.save_replay)
+            if isinstance(learner, DQNLearner)
+            else learner.state_dict()
+        )
         return {
             "format": ckpt.FORMAT_VERSION,
             "kind": "resume",
@@ -228,12 +279,19 @@ class Trainer:
             "config_yaml": self.config_yaml,
             "counters": {"episodes": self.episodes, "best_eval": self.best_eval},
             "learner": learner_state,
-            "game": {"arrays": _tensors(self.game.get_state()), "rng": self.game.rng.bit_generator.state,
-                     "obs": torch.from_numpy(self.obs)},
+            "game": {
+                "arrays": _tensors(self.game.get_state()),
+                "rng": self.game.rng.bit_generator.state,
+                "obs": torch.from_numpy(self.obs),
+            },
             "rng": {"python": random.getstate(), "torch": torch.get_rng_state()},
-            "log": {"window": {k: torch.tensor(v) for k, v in self._window.items()},
-                    "recent_returns": self.recent_returns, "last_update": self.last_update,
-                    "last_eval": self.last_eval, "times": self.times},
+            "log": {
+                "window": {k: torch.tensor(v) for k, v in self._window.items()},
+                "recent_returns": self.recent_returns,
+                "last_update": self.last_update,
+                "last_eval": self.last_eval,
+                "times": self.times,
+            },
             "eval_layouts": _tensors(self.evaluator.layouts),
         }
 
@@ -248,7 +306,11 @@ class Trainer:
         lg = state["log"]
         self._window = {k: v.tolist() for k, v in lg["window"].items()}
         self.recent_returns = list(lg["recent_returns"])
-        self.last_update, self.last_eval, self.times = dict(lg["last_update"]), dict(lg["last_eval"]), dict(lg["times"])
+        self.last_update, self.last_eval, self.times = (
+            dict(lg["last_update"]),
+            dict(lg["last_eval"]),
+            dict(lg["times"]),
+        )
         self.evaluator.layouts = _arrays(state["eval_layouts"])
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
@@ -281,16 +343,25 @@ class Trainer:
     def _log_train(self, epsilon: float, sps: float) -> None:
         assert self.tb is not None
         w = self._window
-        values: dict[str, float] = {tblog.EPSILON: epsilon, tblog.SPS: sps,
-                                    tblog.UPDATES: self.learner.updates,
-                                    tblog.LEARNING_RATE: lr_at(self.env_step, self.cfg.trainer.total_steps,
-                                                               self.cfg.agent)}
+        values: dict[str, float] = {
+            tblog.EPSILON: epsilon,
+            tblog.SPS: sps,
+            tblog.UPDATES: self.learner.updates,
+            tblog.LEARNING_RATE: lr_at(self.env_step, self.cfg.trainer.total_steps, self.cfg.agent),
+        }
         if w["returns"]:
-            values.update({tblog.EPISODIC_RETURN: float(np.mean(w["returns"])),
-                           tblog.EPISODIC_LENGTH: float(np.mean(w["lengths"])),
-                           tblog.FOOD_RATE: float(np.mean(w["food"])), tblog.ENEMY_RATE: float(np.mean(w["enemy"]))})
+            values.update(
+                {
+                    tblog.EPISODIC_RETURN: float(np.mean(w["returns"])),
+                    tblog.EPISODIC_LENGTH: float(np.mean(w["lengths"])),
+                    tblog.FOOD_RATE: float(np.mean(w["food"])),
+                    tblog.ENEMY_RATE: float(np.mean(w["enemy"])),
+                }
+            )
         if self.last_update:
-            values.update({tblog.TD_LOSS: self.last_update["td_loss"], tblog.Q_VALUES: self.last_update["q_values"]})
+            values.update(
+                {tblog.TD_LOSS: self.last_update["td_loss"], tblog.Q_VALUES: self.last_update["q_values"]}
+            )
         values.update({tblog.TIME_PREFIX + k: v for k, v in self.times.items()})
         self.tb.scalars(values, self.env_step)
         self._window = self._empty_window()
@@ -298,18 +369,34 @@ class Trainer:
     def _log_start(self) -> None:
         cfg = self.cfg
         log.info("run dir %s", self.run_dir)
-        log.info("game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s, %d threads",
-                 cfg.env.height, cfg.env.width, cfg.env.obs_mode, "x".join(map(str, self.game.obs_shape)),
-                 cfg.agent.name, cfg.model.name, count_parameters(self.learner.online), cfg.agent.n_envs,
-                 self.device, torch.get_num_threads())
+        log.info(
+            "game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s, %d threads",
+            cfg.env.height,
+            cfg.env.width,
+            cfg.env.obs_mode,
+            "x".join(map(str, self.game.obs_shape)),
+            cfg.agent.name,
+            cfg.model.name,
+            count_parameters(self.learner.online),
+            cfg.agent.n_envs,
+            self.device,
+            torch.get_num_threads(),
+        )
 
     def _progress_bar(self) -> Any:
         if not self.cfg.trainer.progress:
             return None
         from tqdm import tqdm
 
-        return tqdm(total=self.cfg.trainer.total_steps, initial=self.env_step, unit="step", unit_scale=True,
-                    dynamic_ncols=True, smoothing=0.1, mininterval=0.5)
+        return tqdm(
+            total=self.cfg.trainer.total_steps,
+            initial=self.env_step,
+            unit="step",
+            unit_scale=True,
+            dynamic_ncols=True,
+            smoothing=0.1,
+            mininterval=0.5,
+        )
 
     def _postfix(self, epsilon: float, _: int, start_wall: float, start_step: int) -> str:
         sps = (self.env_step - start_step) / max(time.perf_counter() - start_wall, 1e-9)

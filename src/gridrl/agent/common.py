@@ -36,8 +36,9 @@ def lr_at(step: int, total_steps: int, cfg: AgentConfig) -> float:
     return cfg.lr * max(0.0, 1.0 - step / max(1, total_steps))
 
 
-def td_loss(pred: torch.Tensor, target: torch.Tensor, kind: str,
-            weights: torch.Tensor | None = None) -> torch.Tensor:
+def td_loss(
+    pred: torch.Tensor, target: torch.Tensor, kind: str, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     if kind == "huber":
         per = nn.functional.smooth_l1_loss(pred, target, reduction="none")
     else:
@@ -84,8 +85,15 @@ class Learner:
         with torch.no_grad():
             return self.online(torch.as_tensor(obs, device=self.device)).argmax(1).cpu().numpy()
 
-    def observe(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
-                truncated: np.ndarray, final_obs: np.ndarray) -> None:
+    def observe(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        final_obs: np.ndarray,
+    ) -> None:
         raise NotImplementedError
 
     def update(self, env_step: int) -> dict[str, float] | None:

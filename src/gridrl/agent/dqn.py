@@ -8,13 +8,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from gridrl.agent.common import Learner, epsilon_greedy, lr_at, rng_state, set_rng_state, td_loss, transform_reward
+from gridrl.agent.common import (
+    Learner,
+    epsilon_greedy,
+    lr_at,
+    rng_state,
+    set_rng_state,
+    td_loss,
+    transform_reward,
+)
 from gridrl.agent.replay import ReplayBuffer
 from gridrl.config import DQNConfig
 
 
-def dqn_targets(returns: torch.Tensor, discount: torch.Tensor, next_q_online: torch.Tensor | None,
-                next_q_target: torch.Tensor) -> torch.Tensor:
+def dqn_targets(
+    returns: torch.Tensor,
+    discount: torch.Tensor,
+    next_q_online: torch.Tensor | None,
+    next_q_target: torch.Tensor,
+) -> torch.Tensor:
     """``returns + discount * Q_target(s', a*)`` where a* is the online argmax (double DQN) or the
     target argmax (``next_q_online`` None). ``discount`` is gamma^k, or 0 where the episode terminated."""
     if next_q_online is not None:
@@ -26,8 +38,16 @@ def dqn_targets(returns: torch.Tensor, discount: torch.Tensor, next_q_online: to
 
 
 class DQNLearner(Learner):
-    def __init__(self, cfg: DQNConfig, online: torch.nn.Module, obs_shape: tuple[int, ...], total_steps: int,
-                 device: torch.device, seed: int, max_episode_steps: int) -> None:
+    def __init__(
+        self,
+        cfg: DQNConfig,
+        online: torch.nn.Module,
+        obs_shape: tuple[int, ...],
+        total_steps: int,
+        device: torch.device,
+        seed: int,
+        max_episode_steps: int,
+    ) -> None:
         self.cfg = cfg
         self.device = device
         self.total_steps = total_steps
@@ -37,8 +57,16 @@ class DQNLearner(Learner):
             p.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
         self.rng = np.random.default_rng([seed, 2])
-        self.replay = ReplayBuffer(cfg.buffer_size, cfg.n_envs, obs_shape, cfg.n_step, cfg.gamma,
-                                   max_episode_steps, cfg.prioritized, cfg.per_alpha)
+        self.replay = ReplayBuffer(
+            cfg.buffer_size,
+            cfg.n_envs,
+            obs_shape,
+            cfg.n_step,
+            cfg.gamma,
+            max_episode_steps,
+            cfg.prioritized,
+            cfg.per_alpha,
+        )
         self.updates = 0
         self.update_credit = 0.0  # fractional updates owed by the replay ratio
 
@@ -47,9 +75,19 @@ class DQNLearner(Learner):
             q = self.online(torch.as_tensor(obs, device=self.device))
         return epsilon_greedy(q, epsilon, self.rng)
 
-    def observe(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
-                truncated: np.ndarray, final_obs: np.ndarray, next_obs: np.ndarray | None = None) -> None:
-        self.replay.add(obs, actions, transform_reward(rewards, self.cfg.reward), terminated, truncated, final_obs)
+    def observe(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        final_obs: np.ndarray,
+        next_obs: np.ndarray | None = None,
+    ) -> None:
+        self.replay.add(
+            obs, actions, transform_reward(rewards, self.cfg.reward), terminated, truncated, final_obs
+        )
 
     def update(self, env_step: int) -> dict[str, float] | None:
         cfg = self.cfg
@@ -82,8 +120,12 @@ class DQNLearner(Learner):
         with torch.no_grad():
             next_target = self.target(next_obs)
             next_online = self.online(next_obs) if cfg.double else None
-            target = dqn_targets(torch.as_tensor(b["returns"], device=dev),
-                                 torch.as_tensor(b["discount"], device=dev), next_online, next_target)
+            target = dqn_targets(
+                torch.as_tensor(b["returns"], device=dev),
+                torch.as_tensor(b["discount"], device=dev),
+                next_online,
+                next_target,
+            )
         q = self.online(obs).gather(1, actions[:, None]).squeeze(1)
         weights = torch.as_tensor(b["weights"], device=dev) if cfg.prioritized else None
         loss = td_loss(q, target, cfg.loss, weights)
@@ -110,9 +152,12 @@ class DQNLearner(Learner):
     # ------------------------------------------------------------------------------------ checkpoint
     def state_dict(self, with_replay: bool = True) -> dict[str, Any]:
         state = {
-            "online": self.online.state_dict(), "target": self.target.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "rng": rng_state(self.rng),
-            "updates": self.updates, "update_credit": self.update_credit,
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": rng_state(self.rng),
+            "updates": self.updates,
+            "update_credit": self.update_credit,
         }
         if with_replay:
             state["replay"] = self.replay.state_dict()

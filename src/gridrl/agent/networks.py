@@ -58,20 +58,24 @@ def build_q_network(cfg: ModelConfig, obs_shape: tuple[int, int, int], n_actions
             raise ConfigError(f"{key} needs an image input but follows a flatten/linear layer")
         if layer.type == "conv":
             c, h, w = shape
-            h2 = (h + 2 * layer.padding - layer.kernel) // layer.stride + 1
-            w2 = (w + 2 * layer.padding - layer.kernel) // layer.stride + 1
+            stride = layer.stride or 1
+            h2 = (h + 2 * layer.padding - layer.kernel) // stride + 1
+            w2 = (w + 2 * layer.padding - layer.kernel) // stride + 1
             if h2 < 1 or w2 < 1:
-                raise ConfigError(f"{key} shrinks a {h}x{w} image below 1x1 (kernel {layer.kernel}, "
-                                  f"stride {layer.stride}, padding {layer.padding}); use a smaller kernel/stride")
-            body.append(nn.Conv2d(c, layer.channels, layer.kernel, layer.stride, layer.padding))
+                raise ConfigError(
+                    f"{key} shrinks a {h}x{w} image below 1x1 (kernel {layer.kernel}, "
+                    f"stride {stride}, padding {layer.padding}); use a smaller kernel/stride"
+                )
+            body.append(nn.Conv2d(c, layer.channels, layer.kernel, stride, layer.padding))
             shape = (layer.channels, h2, w2)
         elif layer.type == "maxpool":
             c, h, w = shape
             stride = layer.stride or layer.kernel
             h2, w2 = (h - layer.kernel) // stride + 1, (w - layer.kernel) // stride + 1
             if h2 < 1 or w2 < 1:
-                raise ConfigError(f"{key} shrinks a {h}x{w} image below 1x1 (kernel {layer.kernel}); "
-                                  "remove it or pool less")
+                raise ConfigError(
+                    f"{key} shrinks a {h}x{w} image below 1x1 (kernel {layer.kernel}); remove it or pool less"
+                )
             body.append(nn.MaxPool2d(layer.kernel, stride))
             shape = (c, h2, w2)
         elif layer.type == "dropout":
@@ -99,8 +103,10 @@ def build_q_network(cfg: ModelConfig, obs_shape: tuple[int, int, int], n_actions
     features = shape[0]
     head: nn.Module
     if cfg.dueling:
-        head = DuelingHead(_stream(features, cfg.head_hidden, 1, cfg.layer_norm),
-                           _stream(features, cfg.head_hidden, n_actions, cfg.layer_norm))
+        head = DuelingHead(
+            _stream(features, cfg.head_hidden, 1, cfg.layer_norm),
+            _stream(features, cfg.head_hidden, n_actions, cfg.layer_norm),
+        )
     else:
         head = _stream(features, cfg.head_hidden, n_actions, cfg.layer_norm)
     net = QNetwork(nn.Sequential(*body), head, cfg.channels_last)

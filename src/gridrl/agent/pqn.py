@@ -12,12 +12,27 @@ from typing import Any
 import numpy as np
 import torch
 
-from gridrl.agent.common import Learner, epsilon_greedy, lr_at, rng_state, set_rng_state, td_loss, transform_reward
+from gridrl.agent.common import (
+    Learner,
+    epsilon_greedy,
+    lr_at,
+    rng_state,
+    set_rng_state,
+    td_loss,
+    transform_reward,
+)
 from gridrl.config import PQNConfig
 
 
-def q_lambda_targets(rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
-                     next_q: np.ndarray, final_q: np.ndarray, gamma: float, lam: float) -> np.ndarray:
+def q_lambda_targets(
+    rewards: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    next_q: np.ndarray,
+    final_q: np.ndarray,
+    gamma: float,
+    lam: float,
+) -> np.ndarray:
     """Peng's Q(lambda) returns of a rollout, arrays shaped (T, N).
 
     ``next_q[t]`` is max_a Q(s_{t+1}) (after an auto-reset this is a new episode's state and is ignored),
@@ -39,8 +54,15 @@ def q_lambda_targets(rewards: np.ndarray, terminated: np.ndarray, truncated: np.
 
 
 class PQNLearner(Learner):
-    def __init__(self, cfg: PQNConfig, online: torch.nn.Module, obs_shape: tuple[int, ...], total_steps: int,
-                 device: torch.device, seed: int) -> None:
+    def __init__(
+        self,
+        cfg: PQNConfig,
+        online: torch.nn.Module,
+        obs_shape: tuple[int, ...],
+        total_steps: int,
+        device: torch.device,
+        seed: int,
+    ) -> None:
         self.cfg = cfg
         self.online = online.to(device)
         self.device = device
@@ -67,8 +89,16 @@ class PQNLearner(Learner):
         self._pending_qmax = q.max(1).values.cpu().numpy()
         return epsilon_greedy(q, epsilon, self.rng)
 
-    def observe(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
-                truncated: np.ndarray, final_obs: np.ndarray, next_obs: np.ndarray | None = None) -> None:
+    def observe(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        final_obs: np.ndarray,
+        next_obs: np.ndarray | None = None,
+    ) -> None:
         t = self.t
         self.obs[t].copy_(torch.as_tensor(obs))
         self.actions[t] = actions
@@ -95,8 +125,9 @@ class PQNLearner(Learner):
         with torch.no_grad():
             last_q = self.online(self.next_obs).max(1).values.cpu().numpy()
         next_q = np.concatenate([self.q_max[1:], last_q[None]], axis=0)
-        targets = q_lambda_targets(self.rewards, self.terminated, self.truncated, next_q, self.final_q,
-                                   cfg.gamma, cfg.q_lambda)
+        targets = q_lambda_targets(
+            self.rewards, self.terminated, self.truncated, next_q, self.final_q, cfg.gamma, cfg.q_lambda
+        )
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(env_step, self.total_steps, cfg)
 
@@ -133,9 +164,12 @@ class PQNLearner(Learner):
             "updates": self.updates,
             "t": self.t,
             "rollout": {
-                "obs": self.obs.cpu(), "next_obs": self.next_obs.cpu(),
-                **{k: torch.from_numpy(getattr(self, k)) for k in
-                   ("actions", "rewards", "terminated", "truncated", "q_max", "final_q")},
+                "obs": self.obs.cpu(),
+                "next_obs": self.next_obs.cpu(),
+                **{
+                    k: torch.from_numpy(getattr(self, k))
+                    for k in ("actions", "rewards", "terminated", "truncated", "q_max", "final_q")
+                },
             },
         }
 

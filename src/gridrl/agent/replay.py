@@ -18,8 +18,17 @@ import torch
 
 
 class ReplayBuffer:
-    def __init__(self, capacity: int, n_envs: int, obs_shape: tuple[int, ...], n_step: int, gamma: float,
-                 max_episode_steps: int, prioritized: bool = False, alpha: float = 0.6) -> None:
+    def __init__(
+        self,
+        capacity: int,
+        n_envs: int,
+        obs_shape: tuple[int, ...],
+        n_step: int,
+        gamma: float,
+        max_episode_steps: int,
+        prioritized: bool = False,
+        alpha: float = 0.6,
+    ) -> None:
         self.slots = capacity // n_envs
         if self.slots <= n_step + 1:
             raise ValueError(f"capacity {capacity} too small for {n_envs} games and n_step {n_step}")
@@ -30,7 +39,9 @@ class ReplayBuffer:
         self.rewards = np.zeros((S, N), dtype=np.float32)
         self.terminated = np.zeros((S, N), dtype=bool)
         self.truncated = np.zeros((S, N), dtype=bool)
-        self.final_slot = np.zeros((S, N), dtype=np.int64)  # side-ring index of a truncated step's final frame
+        self.final_slot = np.zeros(
+            (S, N), dtype=np.int64
+        )  # side-ring index of a truncated step's final frame
         self.final_size = S // max(1, max_episode_steps) + 2
         self.final_obs = np.zeros((self.final_size, N, *obs_shape), dtype=np.uint8)
         self.final_ptr = np.zeros(N, dtype=np.int64)
@@ -45,12 +56,26 @@ class ReplayBuffer:
 
     @property
     def nbytes(self) -> int:
-        arrays = [self.obs, self.actions, self.rewards, self.terminated, self.truncated, self.final_slot,
-                  self.final_obs]
+        arrays = [
+            self.obs,
+            self.actions,
+            self.rewards,
+            self.terminated,
+            self.truncated,
+            self.final_slot,
+            self.final_obs,
+        ]
         return sum(a.nbytes for a in arrays) + (self.priorities.nbytes if self.priorities is not None else 0)
 
-    def add(self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, terminated: np.ndarray,
-            truncated: np.ndarray, final_obs: np.ndarray) -> None:
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        final_obs: np.ndarray,
+    ) -> None:
         p = self.pos
         self.obs[p] = obs
         self.actions[p] = actions
@@ -117,8 +142,14 @@ class ReplayBuffer:
             g = game[trunc_rows]
             next_obs[trunc_rows] = self.final_obs[self.final_slot[ended_at[trunc_rows], g], g]
         return {
-            "obs": self.obs[slot, game], "actions": self.actions[slot, game], "returns": ret,
-            "next_obs": next_obs, "discount": discount, "weights": weights, "slot": slot, "game": game,
+            "obs": self.obs[slot, game],
+            "actions": self.actions[slot, game],
+            "returns": ret,
+            "next_obs": next_obs,
+            "discount": discount,
+            "weights": weights,
+            "slot": slot,
+            "game": game,
         }
 
     def update_priorities(self, slot: np.ndarray, game: np.ndarray, td: np.ndarray, eps: float) -> None:

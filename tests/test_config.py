@@ -1,0 +1,119 @@
+"""Config composition (every preset of every group) and every bad-value check."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from conftest import GRIDRL, compose_cfg, presets
+from gridrl.config import ConfigError, DQNConfig, PQNConfig, to_config
+
+
+@pytest.mark.parametrize("group", ["env", "model", "agent", "trainer"])
+def test_every_preset_composes_and_validates(group: str) -> None:
+    names = [p for p in presets(group)]
+    assert names, f"no presets in conf/{group}"
+    for name in names:
+        cfg = to_config(compose_cfg([f"{group}={name}"]))
+        assert getattr(cfg, group) is not None
+
+
+def test_defaults_are_pqn_on_the_ego_view() -> None:
+    cfg = to_config(compose_cfg())
+    assert isinstance(cfg.agent, PQNConfig)
+    assert cfg.env.obs_mode == "ego" and cfg.model.name == "ego_cnn"
+    assert cfg.name == "default-pqn"
+
+
+def test_seed_and_sentdex_presets_have_the_tutorials_numbers() -> None:
+    seed = to_config(compose_cfg(["env=seed", "model=seed_cnn"])).env
+    assert (seed.height, seed.width, seed.actions, seed.max_steps) == (15, 15, "seed8", 200)
+    assert (seed.move_reward, seed.food_reward, seed.enemy_reward) == (-1, 25, -300)
+    assert seed.player_color == [255, 0, 0] and seed.obs_mode == "rgb" and seed.is_static
+    sentdex = to_config(compose_cfg(["env=sentdex"])).env
+    assert (sentdex.height, sentdex.width, sentdex.actions) == (10, 10, "sentdex9")
+    assert sentdex.player_color == [255, 175, 0]
+    crowded = to_config(compose_cfg(["env=crowded"])).env
+    assert crowded.n_food > 1 and crowded.n_enemies > 1 and crowded.enemy_motion != "static"
+
+
+def test_dqn_preset_is_typed() -> None:
+    cfg = to_config(compose_cfg(["agent=dqn", "agent.n_step=5", "agent.prioritized=true"]))
+    assert isinstance(cfg.agent, DQNConfig) and cfg.agent.n_step == 5 and cfg.agent.prioritized
+
+
+BAD = [
+    (["env.height=1"], "env.height"),
+    (["env.width=0"], "env.width"),
+    (["env.n_enemies=200"], "env.n_food + env.n_enemies"),
+    (["env.n_food=0"], "env.n_food"),
+    (["env.max_steps=-1"], "env.max_steps"),
+    (["env.actions=king"], "env.actions"),
+    (["env.enemy_motion=teleport"], "env.enemy_motion"),
+    (["env.food_motion=chase"], "env.food_motion"),
+    (["env.on_food=explode"], "env.on_food"),
+    (["env.obs_mode=depth"], "env.obs_mode"),
+    (["env.slip=1.5"], "env.slip"),
+    (["env.player_color=[1,2]"], "env.player_color"),
+    (["agent.gamma=1.5"], "agent.gamma"),
+    (["agent.lr=0"], "agent.lr"),
+    (["agent.loss=l1"], "agent.loss"),
+    (["agent.epsilon.schedule=cosine"], "agent.epsilon.schedule"),
+    (["agent.epsilon.end=2"], "agent.epsilon.end"),
+    (["agent.q_lambda=-0.1"], "agent.q_lambda"),
+    (["agent.minibatches=0"], "agent.minibatches"),
+    (
+        ["agent.reward.clip=true", "agent.reward.clip_low=1", "agent.reward.clip_high=0"],
+        "agent.reward.clip_low",
+    ),
+    (["agent=dqn", "agent.batch_size=200000"], "agent.batch_size"),
+    (["agent=dqn", "agent.tau=0"], "agent.tau"),
+    (["agent=dqn", "agent.n_step=0"], "agent.n_step"),
+    (["agent=dqn", "agent.learning_starts=10000", "trainer.total_steps=100"], "agent.learning_starts"),
+    (["model.layers=[]"], "model.layers"),
+    (["model.layers.0.type=spline"], "model.layers[0].type"),
+    (["model.layers.0.channels=0"], "model.layers[0].channels"),
+    (["trainer.total_steps=0"], "trainer.total_steps"),
+    (["trainer.keep_checkpoints=0"], "trainer.keep_checkpoints"),
+    (["device=tpu"], "device"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "key"), BAD, ids=[" ".join(o) for o, _ in BAD])
+def test_bad_values_name_the_key(overrides: list[str], key: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        to_config(compose_cfg(overrides))
+    msg = str(err.value)
+    assert key in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["env.height=1"], "env.height"),
+        (["agent.lr=abc"], "agent.lr"),
+        (["env=nope"], "Available options"),
+        (["model.layers.0.kernel=30"], "below 1x1"),
+        (["env.obs_mode=foo"], "rgb, planes, ego"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args: list[str], needle: str) -> None:
+    proc = subprocess.run([GRIDRL, "train", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("gridrl: error:") and needle in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # no run dir was created
+
+
+def test_cli_cfg_job_prints_the_composed_config(tmp_path) -> None:
+    proc = subprocess.run(
+        [GRIDRL, "train", "--cfg", "job", "env=seed", "agent.lr=0.001"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "height: 15" in proc.stdout and "lr: 0.001" in proc.stdout
