@@ -6,6 +6,7 @@ collect (one batched forward for N games) -> store (the learner) -> learn (when 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -423,10 +424,8 @@ class Trainer:
 
         old = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(ValueError):  # not the main thread (some launchers): default handling
                 old[sig] = signal.signal(sig, handler)
-            except ValueError:  # not the main thread (e.g. some launchers): keep default handling
-                pass
         return old
 
     @staticmethod
