@@ -52,7 +52,10 @@ class GridGame:
 
     State arrays (public, read-only for callers): ``player`` (N, 2), ``food`` (N, F, 2), ``food_alive``
     (N, F), ``enemy`` (N, E, 2), ``t`` (N,) steps in the current episode, ``ep_return`` (N,).
-    The returned observation is a preallocated buffer that the next ``step`` overwrites: copy what you keep.
+    ``player``, ``food``, ``enemy`` and ``food_alive`` are views of planar arrays (entity-major, game
+    last, for speed): index them as usual; to change a state use :meth:`set_state` (which redraws).
+    The returned observation is a preallocated buffer that the next ``step`` overwrites: copy what you
+    keep, and never write into it (``step`` erases and redraws only the pixels it drew last time).
     """
 
     def __init__(self, cfg: EnvConfig, n: int = 1, obs_mode: str | None = None) -> None:
@@ -64,22 +67,38 @@ class GridGame:
         self.n_actions = len(self.moves)
         shape = obs_shape(cfg) if self.obs_mode == cfg.obs_mode else obs_shape(_with_mode(cfg, self.obs_mode))
         self.obs_shape = shape
-        self._obs = np.zeros((n, *shape), dtype=np.uint8)
+        pixels = shape[0] * shape[1] * shape[2]
+        # One spare byte after the observations: undrawn (eaten) food is "drawn" there.
+        self._obs_flat = np.zeros(n * pixels + 1, dtype=np.uint8)
+        self._obs = self._obs_flat[: n * pixels].reshape(n, *shape)
+        self._bin = n * pixels
         self._final_obs = np.zeros((n, *shape), dtype=np.uint8)
         self._rows = np.arange(n)
         self.rng = np.random.default_rng(0)
         F, E = cfg.n_food, cfg.n_enemies
-        self.player = np.zeros((n, 2), dtype=np.int64)
-        self.food = np.zeros((n, F, 2), dtype=np.int64)
-        self.food_alive = np.ones((n, F), dtype=bool)
-        self.enemy = np.zeros((n, E, 2), dtype=np.int64)
+        self._F, self._E = F, E
+        K = 1 + F + E
+        # _pos[axis, entity, game] with axis 0 = x, 1 = y; entity 0 = player, then food, then enemies.
+        self._pos = np.zeros((2, K, n), dtype=np.int64)
+        self.player = self._pos[:, 0, :].T
+        self.food = self._pos[:, 1 : 1 + F, :].transpose(2, 1, 0)
+        self.enemy = self._pos[:, 1 + F :, :].transpose(2, 1, 0)
+        self._alive = np.ones((F, n), dtype=bool)
+        self.food_alive = self._alive.T
         self.t = np.zeros(n, dtype=np.int64)
         self.ep_return = np.zeros(n, dtype=np.float64)
+        self._mx = np.ascontiguousarray(self.moves[:, 0])
+        self._my = np.ascontiguousarray(self.moves[:, 1])
+        self._hi = np.array([[self.W - 1], [self.H - 1]], dtype=np.int64)
+        self._cells = np.zeros((K, n), dtype=np.int64)  # y * W + x of every entity, after the moves
         self._colors = {
             "player": np.array(cfg.player_color, dtype=np.uint8),
             "food": np.array(cfg.food_color, dtype=np.uint8),
             "enemy": np.array(cfg.enemy_color, dtype=np.uint8),
         }
+        # Flat indices into _obs_flat of the pixels the last draw set (erased by the next draw).
+        plane = shape[1] * shape[2]
+        game_off = (self._rows * pixels)[None, :]
         if self.obs_mode == "ego":
             # inside-the-grid plane for every player cell: a (H*W, 2H-1, 2W-1) lookup table.
             H, W = self.H, self.W
@@ -88,6 +107,25 @@ class GridGame:
                 for x in range(W):
                     table[y * W + x, H - 1 - y : 2 * H - 1 - y, W - 1 - x : 2 * W - 1 - x] = 255
             self._inside = table
+            self._inside_buf = np.zeros((n, *shape[1:]), dtype=np.uint8)
+            centre = (H - 1) * shape[2] + (W - 1)
+            planes = np.array([0] * F + [1] * E, dtype=np.int64)[:, None]
+            self._off = game_off + planes * plane + centre  # (F + E, N)
+            self._ecell = np.zeros((K, n), dtype=np.int64)
+            self._drawn = np.full((F + E, n), self._bin, dtype=np.int64)
+        elif self.obs_mode == "planes":
+            planes = np.array([0] + [1] * F + [2] * E, dtype=np.int64)[:, None]
+            self._off = game_off + planes * plane  # (K, N)
+            self._drawn = np.full((K, n), self._bin, dtype=np.int64)
+        else:  # rgb
+            self._off = game_off[:, None, :] + (np.arange(3) * plane)[None, :, None]  # (1, 3, N)
+            self._drawn = np.full((K, 3, n), self._bin, dtype=np.int64)
+            # the colour of every painted pixel, laid out like _drawn (scatter without broadcasting)
+            self._paint = np.empty((K, 3, n), dtype=np.uint8)
+            self._paint[0] = self._colors["player"][:, None]
+            self._paint[1 : 1 + F] = self._colors["food"][:, None]
+            self._paint[1 + F :] = self._colors["enemy"][:, None]
+        self._spare = np.empty_like(self._drawn)
 
     # ------------------------------------------------------------------------------------ public API
     def reset(self, seed: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -95,10 +133,12 @@ class GridGame:
         if seed is not None:
             self.rng = np.random.default_rng(seed)
         self._spawn(self._rows)
-        self._render(self._obs, self._rows)
+        self._redraw()
         return self._obs, {}
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+    def step(
+        self, actions: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """Advance every game by one step; returns ``obs, reward, terminated, truncated, info``.
 
         ``info`` holds, valid where ``terminated | truncated``: ``final_obs`` (N, C, H, W) the last
@@ -106,13 +146,17 @@ class GridGame:
         (1 food, 2 enemy, 3 timeout; 0 where the game goes on).
         """
         cfg = self.cfg
+        F, E = self._F, self._E
         actions = np.asarray(actions, dtype=np.int64)
         if cfg.slip > 0.0:
             slip = self.rng.random(self.n) < cfg.slip
             actions = np.where(slip, self.rng.integers(0, self.n_actions, self.n), actions)
-        self.player += self.moves[actions]
-        np.clip(self.player[:, 0], 0, self.W - 1, out=self.player[:, 0])
-        np.clip(self.player[:, 1], 0, self.H - 1, out=self.player[:, 1])
+        pos = self._pos
+        pos[0, 0] += self._mx.take(actions)
+        pos[1, 0] += self._my.take(actions)
+        player = pos[:, 0]
+        np.minimum(player, self._hi, out=player)
+        np.maximum(player, 0, out=player)
         if cfg.food_motion == "random":
             self._random_walk(self.food)
         if cfg.enemy_motion == "random":
@@ -120,44 +164,66 @@ class GridGame:
         elif cfg.enemy_motion == "chase":
             self._chase(self.enemy)
 
-        p = self.player[:, None, :]
-        hit_enemy = (self.enemy == p).all(-1).any(-1) if cfg.n_enemies else np.zeros(self.n, dtype=bool)
-        on_food = (self.food == p).all(-1) & self.food_alive
-        hit_food = on_food.any(-1) & ~hit_enemy
-        reward = np.where(hit_enemy, cfg.enemy_reward, np.where(hit_food, cfg.food_reward, cfg.move_reward))
-        terminated = hit_enemy.copy()
-        if cfg.on_food == "end":
-            terminated |= hit_food
+        cells = self._cells
+        np.multiply(pos[1], self.W, out=cells)
+        cells += pos[0]
+        pc = cells[0]
+        if E == 1:
+            hit_enemy = cells[1 + F] == pc
+        elif E:
+            hit_enemy = (cells[1 + F :] == pc).any(0)
         else:
-            eaten = on_food & hit_food[:, None]
+            hit_enemy = np.zeros(self.n, dtype=bool)
+        on_food = cells[1 : 1 + F] == pc
+        on_food &= self._alive
+        hit_food = (on_food[0] if F == 1 else on_food.any(0)) & ~hit_enemy
+        reward = np.where(hit_enemy, cfg.enemy_reward, np.where(hit_food, cfg.food_reward, cfg.move_reward))
+        cells_ok = True
+        if cfg.on_food == "end":
+            terminated = hit_enemy | hit_food
+        else:
+            terminated = hit_enemy.copy()
+            eaten = on_food & hit_food
             if cfg.on_food == "remove":
-                self.food_alive &= ~eaten
-                terminated |= ~self.food_alive.any(-1)
+                self._alive &= ~eaten
+                terminated |= ~self._alive.any(0)
             elif eaten.any():
-                self._respawn_food(eaten)
+                self._respawn_food(eaten.T)
+                cells_ok = False
         self.t += 1
         self.ep_return += reward
-        truncated = ~terminated & (self.t >= cfg.max_steps)
+        truncated = self.t >= cfg.max_steps
+        truncated &= ~terminated
         done = terminated | truncated
 
         outcome = np.zeros(self.n, dtype=np.int64)
-        info: dict[str, Any] = {"final_obs": self._final_obs, "outcome": outcome,
-                                "episode_return": self.ep_return.copy(), "episode_length": self.t.copy()}
+        info: dict[str, Any] = {
+            "final_obs": self._final_obs,
+            "outcome": outcome,
+            "episode_return": self.ep_return.copy(),
+            "episode_length": self.t.copy(),
+        }
+        self._draw(None, cells if cells_ok else None)
         if done.any():
             idx = np.flatnonzero(done)
-            outcome[idx] = np.where(hit_enemy[idx], OUTCOME_ENEMY,
-                                    np.where(terminated[idx], OUTCOME_FOOD, OUTCOME_TIMEOUT))
-            self._render(self._final_obs, idx)
+            outcome[idx] = np.where(
+                hit_enemy[idx], OUTCOME_ENEMY, np.where(terminated[idx], OUTCOME_FOOD, OUTCOME_TIMEOUT)
+            )
+            self._final_obs[idx] = self._obs[idx]
             self._spawn(idx)
-        self._render(self._obs, self._rows)
+            self._draw(idx)
         return self._obs, reward, terminated, truncated, info
 
     # ------------------------------------------------------------------------------- layouts (eval)
     def get_state(self) -> dict[str, np.ndarray]:
         """Every array of the games' state plus the generator's state (for checkpoints)."""
         return {
-            "player": self.player.copy(), "food": self.food.copy(), "food_alive": self.food_alive.copy(),
-            "enemy": self.enemy.copy(), "t": self.t.copy(), "ep_return": self.ep_return.copy(),
+            "player": self.player.copy(),
+            "food": self.food.copy(),
+            "food_alive": self.food_alive.copy(),
+            "enemy": self.enemy.copy(),
+            "t": self.t.copy(),
+            "ep_return": self.ep_return.copy(),
         }
 
     def set_state(self, state: dict[str, np.ndarray]) -> np.ndarray:
@@ -168,7 +234,7 @@ class GridGame:
         self.food_alive[:] = state.get("food_alive", True)
         self.t[:] = state.get("t", 0)
         self.ep_return[:] = state.get("ep_return", 0.0)
-        self._render(self._obs, self._rows)
+        self._redraw()
         return self._obs
 
     def render_obs(self, mode: str) -> np.ndarray:
@@ -184,27 +250,43 @@ class GridGame:
         if k == 0:
             return
         F, E = self.cfg.n_food, self.cfg.n_enemies
-        cells = self.rng.random((k, self.H * self.W)).argpartition(F + E, axis=1)[:, : 1 + F + E]
-        xy = np.stack([cells % self.W, cells // self.W], axis=-1)
-        self.player[idx] = xy[:, 0]
-        self.food[idx] = xy[:, 1 : 1 + F]
-        self.enemy[idx] = xy[:, 1 + F :]
-        self.food_alive[idx] = True
+        cells = self.rng.random((k, self.H * self.W)).argpartition(F + E, axis=1)[:, : 1 + F + E].T
+        self._pos[0][:, idx] = cells % self.W
+        self._pos[1][:, idx] = cells // self.W
+        self._alive[:, idx] = True
         self.t[idx] = 0
         self.ep_return[idx] = 0.0
 
     def _respawn_food(self, eaten: np.ndarray) -> None:
-        """Move each eaten food item to a random cell free of the player, enemies and other food."""
+        """Move each eaten food item to a random cell free of the player, enemies and other food.
+
+        ``eaten`` is (N, F).  Items are drawn in (game, item) order, one ``rng.integers`` draw each (none
+        where the grid has no free cell: the item then goes to column 0 of the player's row).
+        """
         games, items = np.nonzero(eaten)
-        for g, i in zip(games.tolist(), items.tolist(), strict=True):  # rare event: a few per step
-            occupied = np.zeros(self.H * self.W, dtype=bool)
-            occupied[self.player[g, 1] * self.W + self.player[g, 0]] = True
-            occupied[self.food[g, :, 1] * self.W + self.food[g, :, 0]] = True
-            if self.cfg.n_enemies:
-                occupied[self.enemy[g, :, 1] * self.W + self.enemy[g, :, 0]] = True
-            free = np.flatnonzero(~occupied)
-            cell = free[self.rng.integers(len(free))] if len(free) else self.player[g, 1] * self.W
-            self.food[g, i] = (cell % self.W, cell // self.W)
+        if len(games) > 1 and (games[1:] == games[:-1]).any():
+            # two items of one game (walking food can share a cell): each must see the other's new cell
+            for g, i in zip(games.tolist(), items.tolist(), strict=True):
+                self._respawn_food_at(np.array([g]), np.array([i]))
+        else:
+            self._respawn_food_at(games, items)
+
+    def _respawn_food_at(self, games: np.ndarray, items: np.ndarray) -> None:
+        """Respawn item ``items[j]`` of game ``games[j]`` (distinct games), vectorised."""
+        H, W = self.H, self.W
+        k = len(games)
+        cells = self._pos[1][:, games] * W + self._pos[0][:, games]  # (K, k), the player included
+        occupied = np.zeros((k, H * W), dtype=bool)
+        occupied[np.arange(k)[:, None], cells.T] = True
+        n_free = H * W - occupied.sum(1)
+        new = self._pos[1, 0, games] * W  # no free cell: column 0 of the player's row
+        has = n_free > 0
+        if has.any():
+            rank = self.rng.integers(0, n_free[has])  # the same stream as one scalar draw per item
+            free_seen = np.cumsum(~occupied[has], axis=1)
+            new[has] = (free_seen <= rank[:, None]).sum(1)  # the rank-th free cell, in cell order
+        self._pos[0][items + 1, games] = new % W
+        self._pos[1][items + 1, games] = new // W
 
     def _clamp(self, pos: np.ndarray) -> None:
         np.clip(pos[..., 0], 0, self.W - 1, out=pos[..., 0])
@@ -224,47 +306,67 @@ class GridGame:
         pos += np.where(chase[..., None], toward, rand)
         self._clamp(pos)
 
-    def _render(self, out: np.ndarray, idx: np.ndarray) -> None:
-        """Draw the games ``idx`` into ``out[idx]`` by array indexing (no per-pixel loop)."""
-        sub = out if len(idx) == self.n else None
-        buf = out if sub is not None else np.zeros((len(idx), *out.shape[1:]), dtype=np.uint8)
-        if sub is not None:
-            buf.fill(0)
-            player, food, alive, enemy = self.player, self.food, self.food_alive, self.enemy
-        else:
-            player, food, alive, enemy = self.player[idx], self.food[idx], self.food_alive[idx], self.enemy[idx]
-        k = len(idx)
-        if self.obs_mode == "ego":
-            H, W = self.H, self.W
-            buf[:, 2] = self._inside[player[:, 1] * W + player[:, 0]]
-            off_y, off_x = H - 1 - player[:, 1:2], W - 1 - player[:, 0:1]
-            g, j = np.nonzero(alive)
-            buf[g, 0, food[g, j, 1] + off_y[g, 0], food[g, j, 0] + off_x[g, 0]] = 255
-            if enemy.shape[1]:
-                g = np.repeat(np.arange(k), enemy.shape[1])
-                buf[g, 1, (enemy[..., 1] + off_y).ravel(), (enemy[..., 0] + off_x).ravel()] = 255
-        elif self.obs_mode == "planes":
-            rows = np.arange(k)
-            buf[rows, 0, player[:, 1], player[:, 0]] = 255
-            g, j = np.nonzero(alive)
-            buf[g, 1, food[g, j, 1], food[g, j, 0]] = 255
-            if enemy.shape[1]:
-                g = np.repeat(rows, enemy.shape[1])
-                buf[g, 2, enemy[..., 1].ravel(), enemy[..., 0].ravel()] = 255
-        else:  # rgb: food, enemies, then the player on top
-            g, j = np.nonzero(alive)
-            self._paint(buf, g, food[g, j], self._colors["food"])
-            if enemy.shape[1]:
-                g = np.repeat(np.arange(k), enemy.shape[1])
-                self._paint(buf, g, enemy.reshape(-1, 2), self._colors["enemy"])
-            self._paint(buf, np.arange(k), player, self._colors["player"])
-        if sub is None:
-            out[idx] = buf
+    # ---------------------------------------------------------------------------------------- drawing
+    def _redraw(self) -> None:
+        """Draw every game from scratch (after reset / set_state)."""
+        self._obs_flat.fill(0)
+        self._drawn.fill(self._bin)
+        self._draw(None)
 
-    @staticmethod
-    def _paint(buf: np.ndarray, g: np.ndarray, xy: np.ndarray, color: np.ndarray) -> None:
-        for c in range(3):
-            buf[g, c, xy[:, 1], xy[:, 0]] = color[c]
+    def _draw(self, rows: np.ndarray | None, cells: np.ndarray | None = None) -> None:
+        """Bring ``_obs`` up to date for all games (``rows`` None) or the games ``rows``.
+
+        Only the pixels the previous draw set are erased (flat indices kept in ``_drawn``), then the
+        current ones are set; ``cells`` (K, N) may pass the entities' ``y * W + x`` when already known.
+        """
+        flat = self._obs_flat
+        pos = self._pos if rows is None else self._pos[:, :, rows]
+        off = self._off if rows is None else self._off[..., rows]
+        new = self._spare if rows is None else np.empty(self._drawn.shape[:-1] + (len(rows),), np.int64)
+        F = self._F
+        if self.obs_mode == "ego":
+            ecell = self._ecell if rows is None else np.empty(pos.shape[1:], np.int64)
+            np.multiply(pos[1], self.obs_shape[2], out=ecell)
+            ecell += pos[0]
+            np.subtract(ecell[1:], ecell[0], out=new)
+            new += off
+            pc = pos[1, 0] * self.W
+            pc += pos[0, 0]
+            if rows is None:
+                np.take(self._inside, pc, axis=0, out=self._inside_buf, mode="clip")
+                self._obs[:, 2] = self._inside_buf
+            else:
+                self._obs[rows, 2] = self._inside[pc]
+            food_new = new[:F]
+        else:
+            if cells is None:
+                cells = np.multiply(pos[1], self.W)
+                cells += pos[0]
+            if self.obs_mode == "planes":
+                np.add(cells, off, out=new)
+            else:
+                np.add(cells[:, None, :], off, out=new)
+            food_new = new[1 : 1 + F]
+        alive = self._alive if rows is None else self._alive[:, rows]
+        if not alive.all():
+            dead = ~alive
+            if food_new.ndim == 3:
+                dead = np.broadcast_to(dead[:, None, :], food_new.shape)
+            food_new[dead] = self._bin
+        if rows is None:
+            flat[self._drawn] = 0
+            self._drawn, self._spare = new, self._drawn
+        else:
+            flat[self._drawn[..., rows]] = 0
+            self._drawn[..., rows] = new
+        if self.obs_mode == "rgb":  # food, enemies, then the player on top
+            paint = self._paint if rows is None else self._paint[..., : len(rows)]
+            flat[new[1 : 1 + F]] = paint[1 : 1 + F]
+            if self._E:
+                flat[new[1 + F :]] = paint[1 + F :]
+            flat[new[0]] = paint[0]
+        else:
+            flat[new] = 255
 
 
 def _with_mode(cfg: EnvConfig, mode: str) -> EnvConfig:
