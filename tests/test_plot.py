@@ -1,0 +1,145 @@
+"""`gridrl plot`: runs found, grouped by config minus the seed, curves checked from the data, files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+from gridrl import tblog
+from gridrl.cli import main
+from gridrl.commands import plot_command
+from gridrl.config import ConfigError
+from gridrl.plot import curves, find_runs, group_runs, load_runs, plot_runs
+
+STEPS = [1000, 2000, 3000, 4000]
+
+
+def value(lr: float, seed: int, step: int) -> float:
+    """The synthetic eval/mean_return of a run: a per-lr slope, a per-seed offset."""
+    return (1.0 if lr == 1e-3 else 0.5) * step / 100 + 2 * seed
+
+
+def write_run(run_dir: Path, lr: float, seed: int, steps=STEPS, hydra_dir: bool = False) -> Path:
+    """A run dir as gridrl train leaves it: a config, and TensorBoard events by the Trainer's logger."""
+    config = {
+        "env": {"height": 10, "width": 10, "obs_mode": "ego"},
+        "model": {"name": "ego_cnn", "layers": [{"type": "flatten"}]},
+        "agent": {"name": "pqn", "lr": lr},
+        "trainer": {"total_steps": STEPS[-1], "threads": seed},
+        "seed": seed,
+        "device": "cpu",
+        "resume": None,
+        "name": "${hydra:runtime.choices.env}",
+    }
+    cfg_path = run_dir / (".hydra/config.yaml" if hydra_dir else "final/config.yaml")
+    cfg_path.parent.mkdir(parents=True)
+    cfg_path.write_text(yaml.safe_dump(config))
+    tb = tblog.TBLogger(run_dir / "tb")
+    for s in steps:
+        tb.scalars(
+            {tblog.EVAL_MEAN_RETURN: value(lr, seed, s), tblog.EVAL_ORACLE_RATIO: s / 5000, tblog.SPS: 1e4}, s
+        )
+    tb.close()
+    return run_dir
+
+
+@pytest.fixture
+def sweep(tmp_path) -> Path:
+    """A sweep dir as Hydra's multirun leaves it: 2 learning rates x 2 seeds, one numbered dir each."""
+    root = tmp_path / "multirun" / "2026-01-01" / "12-00-00"
+    for i, (lr, seed) in enumerate([(1e-3, 0), (1e-3, 1), (3e-4, 0), (3e-4, 1)]):
+        write_run(root / str(i), lr, seed, hydra_dir=i == 3)
+    return tmp_path / "multirun"
+
+
+def test_two_settings_two_seeds_give_two_curves(sweep, tmp_path):
+    res = plot_runs([sweep], tmp_path / "out" / "curves.png")
+    assert len(res.runs) == 4
+    assert sorted(res.curves) == ["agent.lr=0.0003", "agent.lr=0.001"]
+    for lr, label in ((1e-3, "agent.lr=0.001"), (3e-4, "agent.lr=0.0003")):
+        c = res.curves[label]
+        runs = np.array([[value(lr, seed, s) for s in STEPS] for seed in (0, 1)])
+        assert c.runs == 2 and c.steps.tolist() == STEPS and c.count.tolist() == [2] * 4
+        np.testing.assert_allclose(c.mean, runs.mean(0), rtol=1e-6)
+        np.testing.assert_allclose(c.std, runs.std(0), rtol=1e-6)  # seed offsets 0 and 2: std 1
+        np.testing.assert_allclose(c.high - c.low, 2 * runs.std(0), rtol=1e-6)
+    img = cv2.imread(str(res.png))
+    assert img is not None and img.shape[0] > 300 and img.shape[1] > 600
+    md = res.md.read_text().strip().splitlines()
+    assert res.md == tmp_path / "out" / "curves.md" and len(md) == 2 + 2
+    assert "| agent.lr=0.001 | 2 | 4,000 | 41.00 ± 1.00 | 80.0% ± 0.0% |" in md
+    rows = list(csv.DictReader(res.csv.open()))
+    assert [r["group"] for r in rows] == ["agent.lr=0.001", "agent.lr=0.0003"]
+    assert float(rows[1]["eval/mean_return mean"]) == pytest.approx(value(3e-4, 0, 4000) + 1)
+    assert float(rows[1]["eval/oracle_ratio std"]) == 0.0 and rows[1]["steps"] == "4000"
+
+
+def test_minmax_band_and_group_by(sweep):
+    runs = load_runs([sweep])
+    c = curves(group_runs(runs), tblog.EVAL_MEAN_RETURN, spread="minmax")["agent.lr=0.001"]
+    np.testing.assert_allclose(c.low, [value(1e-3, 0, s) for s in STEPS], rtol=1e-6)
+    np.testing.assert_allclose(c.high, [value(1e-3, 1, s) for s in STEPS], rtol=1e-6)
+    by_seed = group_runs(runs, ["seed"])
+    assert sorted(by_seed) == ["seed=0", "seed=1"] and all(len(v) == 2 for v in by_seed.values())
+    assert len(group_runs(runs, ["agent.name"])) == 1
+    with pytest.raises(ConfigError, match="group_by=agent.gamma is in no run's config"):
+        group_runs(runs, ["agent.gamma"])
+
+
+def test_one_setting_is_one_curve_and_runs_of_unequal_length(tmp_path):
+    write_run(tmp_path / "a", 1e-3, 0)
+    write_run(tmp_path / "b", 1e-3, 1, steps=STEPS[:2])  # a run stopped early (time limit, crash)
+    groups = group_runs(load_runs([tmp_path / "a", tmp_path / "b"]))
+    assert list(groups) == ["pqn, ego_cnn, 10x10 ego"]
+    c = curves(groups)["pqn, ego_cnn, 10x10 ego"]
+    assert c.count.tolist() == [2, 2, 1, 1]
+    assert c.mean[-1] == pytest.approx(value(1e-3, 0, 4000)) and c.std[-1] == 0.0
+
+
+def test_find_runs(sweep, tmp_path):
+    runs = find_runs([sweep, sweep / "2026-01-01" / "12-00-00" / "0"])
+    assert len(runs) == 4 and runs == sorted(runs)
+    with pytest.raises(ConfigError, match="no such directory"):
+        find_runs([tmp_path / "missing"])
+
+
+def test_plot_cli(sweep, tmp_path, capsys):
+    out = tmp_path / "c.png"
+    assert main(["plot", str(sweep), f"out={out}", "tag=eval/oracle_ratio", "spread=minmax"]) == 0
+    text = capsys.readouterr().out
+    assert "4 run(s) in 2 group(s)" in text and out.is_file() and out.with_suffix(".csv").is_file()
+    with pytest.raises(SystemExit) as exc:
+        main(["plot", str(sweep), "outt=x.png"])
+    assert exc.value.code == 2
+    assert "unknown key 'outt'; allowed keys: out, tag" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="tag=eval/nope: no run logged it"):
+        plot_command([str(sweep), f"out={out}", "tag=eval/nope"])
+    with pytest.raises(ConfigError, match="no runs"):
+        plot_command([str(tmp_path / "multirun" / "2026-01-01" / "12-00-00" / "0" / "final")])
+    with pytest.raises(ConfigError, match="at least one run"):
+        plot_command([f"out={out}"])
+
+
+def test_resumed_run_keeps_the_values_written_last(tmp_path):
+    """A resumed run reopens tb/ with purge_step at its checkpoint and rewrites the later steps."""
+    write_run(tmp_path / "r", 1e-3, 0)
+    tb = tblog.TBLogger(tmp_path / "r" / "tb", purge_step=3000)
+    for s in (3000, 4000, 5000):
+        tb.scalars({tblog.EVAL_MEAN_RETURN: -s}, s)
+    tb.close()
+    (run,) = load_runs([tmp_path / "r"], [tblog.EVAL_MEAN_RETURN])
+    steps, values = run.scalars[tblog.EVAL_MEAN_RETURN]
+    assert steps.tolist() == [1000, 2000, 3000, 4000, 5000]
+    assert values.tolist() == [value(1e-3, 0, 1000), value(1e-3, 0, 2000), -3000, -4000, -5000]
+
+
+def test_dirs_named_like_key_value(tmp_path, capsys):
+    """Hydra sweeps may name job dirs after their overrides (agent.lr=0.001,seed=0)."""
+    write_run(tmp_path / "agent.lr=0.001,seed=0", 1e-3, 0)
+    assert plot_command([str(tmp_path / "agent.lr=0.001,seed=0"), f"out={tmp_path / 'c.png'}"]) == 0
+    assert "1 run(s) in 1 group(s)" in capsys.readouterr().out
