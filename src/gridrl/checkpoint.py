@@ -50,8 +50,9 @@ def atomic_torch_save(obj: Any, path: Path) -> tuple[int, float]:
     return path.stat().st_size, time.perf_counter() - start
 
 
-def safe_load(path: Path) -> dict[str, Any]:
-    """Load a checkpoint as data only; raise :class:`CheckpointError` with the reason otherwise."""
+def safe_load(path: Path, require_format: bool = True) -> dict[str, Any]:
+    """Load a checkpoint as data only; raise :class:`CheckpointError` with the reason otherwise.
+    ``require_format=False`` also accepts a bare dict such as a network ``state_dict``."""
     path = Path(path)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
@@ -64,7 +65,7 @@ def safe_load(path: Path) -> dict[str, Any]:
         raise CheckpointError(
             f"{path}: unreadable ({type(exc).__name__}: {text.splitlines()[0][:200]})"
         ) from None
-    if not isinstance(obj, dict) or obj.get("format") != FORMAT_VERSION:
+    if not isinstance(obj, dict) or (require_format and obj.get("format") != FORMAT_VERSION):
         raise CheckpointError(f"{path}: not a gridrl checkpoint of format {FORMAT_VERSION}")
     return obj
 

@@ -354,6 +354,20 @@ def register_configs() -> None:
     cs.store(group="trainer", name="base_trainer", node=TrainerConfig)
 
 
+def typed_node(node: Any) -> Any:
+    """A plain config node (e.g. a saved ``config.yaml``) typed by the schema; its agent by the learner's
+    own schema (``agent.name``: dqn or pqn), so that ``to_config`` validates it like a composed one."""
+    from omegaconf import OmegaConf
+
+    name = OmegaConf.select(node, "agent.name")
+    schema = {"dqn": DQNConfig, "pqn": PQNConfig}.get(str(name))
+    if schema is None:
+        raise ConfigError(f"agent.name={name!r} is not allowed; choose one of dqn, pqn")
+    base = OmegaConf.structured(Config)
+    base.agent = OmegaConf.structured(schema)
+    return OmegaConf.merge(base, node)
+
+
 def to_config(cfg: Any) -> Config:
     """OmegaConf node -> validated :class:`Config` (raises ConfigError on a bad value)."""
     from omegaconf import OmegaConf

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from gridrl import checkpoint as ckpt
 from gridrl.checkpoint import CheckpointError
-from gridrl.config import ConfigError, to_config
+from gridrl.config import ConfigError, to_config, typed_node
 
 log = logging.getLogger("gridrl")
 # keys a resumed run may change; everything else must match the checkpoint's config
@@ -42,9 +42,7 @@ def resume_overrides(args: list[str]) -> list[str]:
 
 
 def _saved_config(payload: dict[str, Any]) -> DictConfig:
-    cfg = OmegaConf.create(payload["config_yaml"])
-    assert isinstance(cfg, DictConfig)
-    return cfg
+    return typed_node(OmegaConf.create(payload["config_yaml"]))
 
 
 def merge_resume_config(saved: DictConfig, current: DictConfig, overrides: list[str]) -> DictConfig:
@@ -130,13 +128,13 @@ def _train(cfg: DictConfig, run_dir: Path, overrides: list[str]) -> float:
             metrics = json.loads(finished.read_text())
             log.info("run already finished at %d env steps: %s", payload["env_step"], run_dir)
             return float(metrics.get("mean_return", math.nan))
-        yaml = OmegaConf.to_yaml(merged)
+        yaml = OmegaConf.to_yaml(merged, resolve=True)
         trainer = Trainer(config, run_dir, yaml)
         trainer.load_state_dict(payload)
         log.info("resumed from %s at env step %d", path, trainer.env_step)
     else:
         config = to_config(cfg)  # validates every key before anything is written
-        yaml = OmegaConf.to_yaml(cfg)
+        yaml = OmegaConf.to_yaml(cfg, resolve=True)
         trainer = Trainer(config, run_dir, yaml)
     summary = trainer.run()
     return float(summary.get("mean_return", math.nan))

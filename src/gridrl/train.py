@@ -105,7 +105,8 @@ class Trainer:
     # ------------------------------------------------------------------------------------ the loop
     def run(self) -> dict[str, Any]:
         cfg, tr = self.cfg, self.cfg.trainer
-        self.tb = tblog.TBLogger(self.run_dir / "tb", purge_step=self.env_step or None)
+        # a resumed run drops the events a killed run wrote after its checkpoint (no duplicated points)
+        self.tb = tblog.TBLogger(self.run_dir / "tb", purge_step=self.env_step + 1 if self.env_step else None)
         if self.env_step == 0:
             self._log_start()
         old_handlers = self._install_signal_handlers()
