@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import GRIDRL
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from conftest import GRIDRL
 from gridrl import checkpoint as ckpt
 from gridrl import tblog
 
