@@ -211,8 +211,9 @@ def test_failed_job_is_reported_and_the_others_finish(tmp_path: Path) -> None:
     sweep_dir = tmp_path / "sweep"
     # 200 enemies do not fit on the 10x10 grid: a ConfigError raised inside that job (basic launcher)
     out = gridrl_train(
-        "-m", "env.n_enemies=1,200", "trainer=debug", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path
-    )
+        "-m", "env.n_enemies=1,200", "trainer=debug", "trainer.total_steps=2048", "trainer.eval_every=0",
+        f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path,
+    )  # fmt: skip
     assert "job failed" in out
     ok, failed = read_summary(sweep_dir)
     assert (ok["job"], ok["status"], ok["env.n_enemies"]) == ("0", "ok", "1")
