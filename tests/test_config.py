@@ -10,13 +10,13 @@ from conftest import GRIDRL, compose_cfg, presets
 from gridrl.config import ConfigError, DQNConfig, PQNConfig, to_config
 
 
-@pytest.mark.parametrize("group", ["env", "model", "agent", "trainer"])
+@pytest.mark.parametrize("group", ["env", "model", "agent", "trainer", "experiment"])
 def test_every_preset_composes_and_validates(group: str) -> None:
     names = [p for p in presets(group)]
     assert names, f"no presets in conf/{group}"
     for name in names:
         cfg = to_config(compose_cfg([f"{group}={name}"]))
-        assert getattr(cfg, group) is not None
+        assert cfg.env is not None and cfg.agent is not None
 
 
 def test_defaults_are_pqn_on_the_ego_view() -> None:
@@ -30,12 +30,20 @@ def test_seed_and_sentdex_presets_have_the_tutorials_numbers() -> None:
     seed = to_config(compose_cfg(["env=seed", "model=seed_cnn"])).env
     assert (seed.height, seed.width, seed.actions, seed.max_steps) == (15, 15, "seed8", 200)
     assert (seed.move_reward, seed.food_reward, seed.enemy_reward) == (-1, 25, -300)
-    assert seed.player_color == [255, 0, 0] and seed.obs_mode == "rgb" and seed.is_static
+    assert seed.player_color == [255, 0, 0] and seed.obs_mode == "ego" and seed.is_static
     sentdex = to_config(compose_cfg(["env=sentdex"])).env
     assert (sentdex.height, sentdex.width, sentdex.actions) == (10, 10, "sentdex9")
     assert sentdex.player_color == [255, 175, 0]
     crowded = to_config(compose_cfg(["env=crowded"])).env
     assert crowded.n_food > 1 and crowded.n_enemies > 1 and crowded.enemy_motion != "static"
+
+
+def test_repro_experiments_use_the_tutorials_image_and_network() -> None:
+    cfg = to_config(compose_cfg(["experiment=seed_repro"]))
+    assert cfg.env.obs_mode == "rgb" and cfg.env.height == 15 and cfg.model.name == "seed_cnn"
+    assert isinstance(cfg.agent, DQNConfig) and cfg.agent.buffer_size == 20000 and cfg.agent.gamma == 0.99
+    cfg = to_config(compose_cfg(["experiment=sentdex_repro"]))
+    assert cfg.env.obs_mode == "rgb" and cfg.env.height == 10 and cfg.model.name == "sentdex_cnn"
 
 
 def test_dqn_preset_is_typed() -> None:

@@ -20,7 +20,7 @@ from gridrl.config import ConfigError, to_config, typed_node
 
 log = logging.getLogger("gridrl")
 # keys a resumed run may change; everything else must match the checkpoint's config
-RESUMABLE_KEYS = ("trainer.", "device", "resume", "name")
+RESUMABLE_KEYS = ("trainer", "device", "resume", "name")
 
 
 def _run_dir_of(target: str) -> Path:
@@ -55,7 +55,7 @@ def merge_resume_config(saved: DictConfig, current: DictConfig, overrides: list[
         if key.startswith("hydra."):
             continue
         new = OmegaConf.select(current, key)
-        if key.startswith(RESUMABLE_KEYS):
+        if key.split(".", 1)[0] in RESUMABLE_KEYS:
             if key != "resume":
                 OmegaConf.update(merged, key, new, merge=False)
             continue
@@ -94,6 +94,7 @@ def train_task(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
     run_dir = Path(hc.runtime.output_dir)
+    (run_dir / "failed.json").unlink(missing_ok=True)  # left by an earlier failed launch of this job
     try:
         return _train(cfg, run_dir, list(hc.overrides.task))
     except (ConfigError, CheckpointError) as exc:

@@ -17,7 +17,6 @@ joblib, submitit) and sweeper (basic, optuna) because it only talks through file
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import logging
@@ -178,21 +177,9 @@ def job_threads(config: DictConfig) -> int:
 
 
 def use_default_threads(threads: int) -> None:
-    """Make ``trainer.threads=0`` ("all cores") mean ``threads`` in this job process.
-
-    The task config is a copy that callbacks cannot change, and ``gridrl.train.configure_torch`` reads
-    only ``trainer.threads``; so this wraps that function for the job's process (a joblib worker or a
-    submitit job; the basic launcher never calls this).
-    """
-    from gridrl import train
-
-    base = getattr(train.configure_torch, "__wrapped__", train.configure_torch)
-
-    @functools.wraps(base)
-    def configure_torch(n: int, deterministic: bool, device: Any) -> None:
-        base(n or threads, deterministic, device)
-
-    train.configure_torch = configure_torch
+    """Make ``trainer.threads=0`` ("all cores") mean ``threads`` in this job process (a joblib worker or
+    a submitit job; the basic launcher never calls this): ``gridrl.train.configure_torch`` reads it."""
+    os.environ["GRIDRL_THREADS"] = str(threads)
 
 
 # ---------------------------------------------------------------------------------------- summary

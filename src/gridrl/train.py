@@ -51,8 +51,10 @@ def resolve_device(name: str) -> torch.device:
 
 
 def configure_torch(threads: int, deterministic: bool, device: torch.device) -> None:
-    """Threads and backends set deliberately: oneDNN on (about 4x for small convs on CPU)."""
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    """Threads and backends set deliberately: oneDNN on (about 4x for small convs on CPU).
+    ``threads`` 0 means the job's share of the cores: ``GRIDRL_THREADS`` (set per job by the sweep
+    callback) or every core this process may run on (a SLURM allocation or taskset is honoured)."""
+    torch.set_num_threads(threads or int(os.environ.get("GRIDRL_THREADS", 0)) or len(os.sched_getaffinity(0)))
     torch.backends.mkldnn.enabled = True
     if deterministic:
         if device.type == "cuda":
