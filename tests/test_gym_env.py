@@ -129,7 +129,8 @@ def test_config_and_overrides():
 @pytest.mark.skipif(not (env_conf_dir() / "seed.yaml").is_file(), reason="conf/env presets not present")
 def test_presets_load():
     seed = load_env_config("seed")
-    assert (seed.height, seed.actions, seed.obs_mode, seed.player_color) == (15, "seed8", "rgb", [255, 0, 0])
+    assert (seed.height, seed.actions, seed.obs_mode, seed.player_color) == (15, "seed8", "ego", [255, 0, 0])
+    assert load_env_config("seed", obs_mode="rgb").obs_mode == "rgb"
     assert load_env_config("sentdex", max_steps=50).max_steps == 50
     for path in sorted(env_conf_dir().glob("*.yaml")):
         env = gym.make(ENV_ID, preset=path.stem)
