@@ -245,7 +245,9 @@ def test_eval_refusals(tiny_run, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "env.width=12 changes what the network sees" in err[0] and "3x19x19" in err[0]
     with pytest.raises(ConfigError, match="obs_mode ego -> rgb"):
-        eval_command([f"checkpoint={tiny_run}", "env=sentdex"])
+        eval_command([f"checkpoint={tiny_run}", "env.obs_mode=rgb"])  # same 3x19x19? no, but never mind shape
+    with pytest.raises(ConfigError, match=r"env=seed changes .* \(height 10 -> 15, width 10 -> 15, actions"):
+        eval_command([f"checkpoint={tiny_run}", "env=seed"])
     with pytest.raises(ConfigError, match=r"unknown key 'episode'; allowed keys: checkpoint, episodes"):
         parse_args(["checkpoint=x", "episode=3"], EvalCommandConfig, "eval")
     with pytest.raises(ConfigError, match="unknown key 'env.enemies'; env keys: height"):

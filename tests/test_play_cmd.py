@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from gridrl.checkpoint import atomic_torch_save
 from gridrl.cli import CONF_DIR, main
-from gridrl.commands import load_network, play_command
+from gridrl.commands import env_preset, load_network, play_command
 from gridrl.config import ConfigError, EnvConfig, register_configs, to_config
 from gridrl.game.grid import obs_shape
 from gridrl.game.render import NO_DISPLAY_MESSAGE
@@ -84,7 +84,8 @@ def test_play_keyboard_game(fake_window, capsys):
     assert "2 episode(s), mean return -138.00; food 1, enemy 1" in capsys.readouterr().out
     assert play_command(["env=seed", "env.n_enemies=3", "seed=4", "size=300", "fps=2"]) == 0
     call = fake_window[-1]
-    assert (call["env"].height, call["env"].obs_mode, call["env"].actions) == (15, "rgb", "seed8")
+    preset = env_preset("seed")  # conf/env/seed.yaml
+    assert (call["env"].height, call["env"].obs_mode, call["env"].actions) == (15, preset["obs_mode"], "seed8")
     assert call["env"].n_enemies == 3 and (call["seed"], call["size"], call["fps"]) == (4, 300, 2.0)
 
 

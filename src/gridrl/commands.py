@@ -601,7 +601,7 @@ def plot_command(args: list[str]) -> int:
     res = plot_runs(dirs, cfg.out, cfg.tag, group_by, cfg.spread, cfg.title, cfg.dpi)
     width = max(len(r["group"]) for r in res.rows)
     print(f"{len(res.runs)} run(s) in {len(res.groups)} group(s); {cfg.tag} vs env steps")
-    print(f"  {'group':<{width}}  runs  {'env steps':>10}  {'final mean return':>18}  {'% of oracle':>15}")
+    print(f"  {'group':<{width}}  runs  {'env steps':>10}  {'final mean return':>18}  {'% of oracle':>16}")
     for r in res.rows:
         ret = (
             f"{r['eval/mean_return mean']:.2f} ± {r['eval/mean_return std']:.2f}"
@@ -609,10 +609,10 @@ def plot_command(args: list[str]) -> int:
             else "-"
         )
         ratio = (
-            f"{100 * r['eval/oracle_ratio mean']:.1f}% ± {100 * r['eval/oracle_ratio std']:.1f}"
+            f"{100 * r['eval/oracle_ratio mean']:.1f}% ± {100 * r['eval/oracle_ratio std']:.1f}%"
             if math.isfinite(r["eval/oracle_ratio mean"])
             else "-"
         )
-        print(f"  {r['group']:<{width}}  {r['runs']:>4}  {r['steps']:>10,}  {ret:>18}  {ratio:>15}")
+        print(f"  {r['group']:<{width}}  {r['runs']:>4}  {r['steps']:>10,}  {ret:>18}  {ratio:>16}")
     print(f"wrote {res.png}, {res.md}, {res.csv}")
     return 0
