@@ -143,3 +143,21 @@ def test_dirs_named_like_key_value(tmp_path, capsys):
     write_run(tmp_path / "agent.lr=0.001,seed=0", 1e-3, 0)
     assert plot_command([str(tmp_path / "agent.lr=0.001,seed=0"), f"out={tmp_path / 'c.png'}"]) == 0
     assert "1 run(s) in 1 group(s)" in capsys.readouterr().out
+
+
+def test_equal_networks_group_together_across_schema_versions(tmp_path):
+    """Unused layer fields (a relu's stride) and stride 0 (= the usual default) do not split a group."""
+    old = [{"type": "conv", "channels": 16, "kernel": 3, "stride": 1, "padding": 0, "features": 0},
+           {"type": "relu", "channels": 0, "kernel": 3, "stride": 1, "features": 0}]  # fmt: skip
+    new = [{"type": "conv", "channels": 16, "kernel": 3, "stride": 0, "padding": 0, "features": 0},
+           {"type": "relu", "channels": 0, "kernel": 3, "stride": 0, "features": 0}]  # fmt: skip
+    wider = [{"type": "conv", "channels": 32, "kernel": 3, "stride": 1, "padding": 0}, {"type": "relu"}]
+    for name, layers, seed in (("a", old, 0), ("b", new, 1), ("c", wider, 0)):
+        write_run(tmp_path / name, 1e-3, seed)
+        path = tmp_path / name / "final" / "config.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["model"]["layers"] = layers
+        path.write_text(yaml.safe_dump(config))
+    groups = group_runs(load_runs([tmp_path]))
+    assert sorted(len(v) for v in groups.values()) == [1, 2]
+    assert all(label.startswith("model.layers=") for label in groups)

@@ -87,8 +87,27 @@ def read_config(run_dir: Path) -> dict[str, Any]:
         path = Path(run_dir) / rel
         if path.is_file():
             data = yaml.safe_load(path.read_text()) or {}
+            layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
+            if isinstance(layers, list):
+                data["model"]["layers"] = [canonical_layer(layer) for layer in layers]
             return flatten(data)
     return {}
+
+
+# the fields that shape each layer type (the schema's other fields are unused by that type)
+LAYER_FIELDS = {"conv": ("channels", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
+                "linear": ("features",), "dropout": ("p",)}  # fmt: skip
+
+
+def canonical_layer(layer: Any) -> Any:
+    """A ``model.layers`` entry reduced to what builds the layer, with stride 0 spelled out (conv 1,
+    maxpool = kernel): equal networks compare equal whatever schema version wrote the config."""
+    if not isinstance(layer, dict) or "type" not in layer:
+        return layer
+    out = {"type": layer["type"], **{k: layer[k] for k in LAYER_FIELDS.get(layer["type"], ()) if k in layer}}
+    if out.get("stride") == 0:
+        out["stride"] = 1 if layer["type"] == "conv" else out.get("kernel", 0)
+    return out
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
