@@ -85,7 +85,8 @@ def test_play_keyboard_game(fake_window, capsys):
     assert play_command(["env=seed", "env.n_enemies=3", "seed=4", "size=300", "fps=2"]) == 0
     call = fake_window[-1]
     preset = env_preset("seed")  # conf/env/seed.yaml
-    assert (call["env"].height, call["env"].obs_mode, call["env"].actions) == (15, preset["obs_mode"], "seed8")
+    env = call["env"]
+    assert (env.height, env.obs_mode, env.actions) == (15, preset["obs_mode"], "seed8")
     assert call["env"].n_enemies == 3 and (call["seed"], call["size"], call["fps"]) == (4, 300, 2.0)
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from gridrl import tblog
 from gridrl.cli import main
-from gridrl.commands import plot_command
+from gridrl.commands import PlotCommandConfig, parse_args, plot_command
 from gridrl.config import ConfigError
 from gridrl.plot import curves, find_runs, group_runs, load_runs, plot_runs
 
@@ -110,7 +110,10 @@ def test_find_runs(sweep, tmp_path):
 
 def test_plot_cli(sweep, tmp_path, capsys):
     out = tmp_path / "c.png"
-    assert main(["plot", str(sweep), f"out={out}", "tag=eval/oracle_ratio", "spread=minmax"]) == 0
+    args = [str(sweep), f"out={out}", "tag=eval/oracle_ratio", "spread=minmax", "title=Sweep: lr, ${x}"]
+    cfg, _, dirs = parse_args(args, PlotCommandConfig, "plot", positional=True)
+    assert (cfg.title, cfg.spread, dirs) == ("Sweep: lr, ${x}", "minmax", [str(sweep)])  # text taken as given
+    assert main(["plot", *args]) == 0
     text = capsys.readouterr().out
     assert "4 run(s) in 2 group(s)" in text and out.is_file() and out.with_suffix(".csv").is_file()
     with pytest.raises(SystemExit) as exc:
@@ -161,3 +164,12 @@ def test_equal_networks_group_together_across_schema_versions(tmp_path):
     groups = group_runs(load_runs([tmp_path]))
     assert sorted(len(v) for v in groups.values()) == [1, 2]
     assert all(label.startswith("model.layers=") for label in groups)
+
+
+def test_oracle_level_from_return_and_ratio(sweep):
+    from gridrl.plot import oracle_levels
+
+    groups = group_runs(load_runs([sweep]))
+    # last eval at 4000: ratio 0.8; returns 40 + 2 * seed (lr 1e-3) and 20 + 2 * seed (3e-4); median of 2 seeds
+    assert oracle_levels(groups) == {"oracle (agent.lr=0.001)": 51.25, "oracle (agent.lr=0.0003)": 26.25}
+    assert oracle_levels({"one": groups["agent.lr=0.001"]}) == {"oracle": 51.25}

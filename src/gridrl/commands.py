@@ -154,10 +154,15 @@ def parse_args(
     """``key=value`` args -> (the schema's object, env.<key> overrides as ``key=value``, positional args).
 
     Values are parsed by ``OmegaConf.from_dotlist`` (YAML: ``true``, ``3``, ``0.1``, ``null``) and
-    typed by the schema; a bad key or value is a one-line :class:`ConfigError`.
+    typed by the schema, except that a string key takes its text as given (a path or title with ``: ``
+    stays a string; ``null`` still means None where the key allows it); a bad key or value is a
+    one-line :class:`ConfigError`.
     """
-    names = [f.name for f in dataclasses.fields(schema)]  # type: ignore[arg-type]
+    fields = dataclasses.fields(schema)  # type: ignore[arg-type]
+    names = [f.name for f in fields]
+    text_keys = {f.name: "None" in str(f.type) for f in fields if str(f.type).startswith("str")}
     dotlist: list[str] = []
+    texts: dict[str, str | None] = {}
     env_overrides: list[str] = []
     rest: list[str] = []
     for arg in args:
@@ -176,13 +181,21 @@ def parse_args(
             if key[4:] not in ENV_KEYS:
                 raise ConfigError(f"gridrl {command}: unknown key {key!r}; env keys: {', '.join(ENV_KEYS)}")
             env_overrides.append(f"{key[4:]}={value}")
+        elif key in text_keys:
+            texts[key] = None if text_keys[key] and value in ("null", "~") else value
         elif key in names:
             dotlist.append(arg)
         else:
             allowed = ", ".join(names + (["env.<key>"] if "env" in names else []))
             raise ConfigError(f"gridrl {command}: unknown key {key!r}; allowed keys: {allowed}")
-    obj = _to_object(OmegaConf.structured(schema), dotlist, f"gridrl {command}")
+    base = OmegaConf.merge(OmegaConf.structured(schema), {k: _literal(v) for k, v in texts.items()})
+    obj = _to_object(base, dotlist, f"gridrl {command}")
     return obj, env_overrides, rest
+
+
+def _literal(text: str | None) -> str | None:
+    """Text that OmegaConf keeps as is (``${`` would start an interpolation)."""
+    return None if text is None else text.replace("${", "\\${")
 
 
 def _to_object(base: DictConfig, dotlist: list[str], where: str) -> Any:

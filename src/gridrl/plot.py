@@ -269,9 +269,16 @@ def summary_rows(groups: dict[str, list[Run]], tags: Sequence[str] = SUMMARY_TAG
 
 # ------------------------------------------------------------------------------------------- writing
 def plot_curves(
-    data: dict[str, Curve], out: Path, tag: str, title: str | None = None, spread: str = "std", dpi: int = 120
+    data: dict[str, Curve],
+    out: Path,
+    tag: str,
+    title: str | None = None,
+    spread: str = "std",
+    dpi: int = 120,
+    references: dict[str, float] | None = None,
 ) -> Path:
-    """Draw one line (mean) and band (spread) per curve against env steps into the PNG ``out``."""
+    """Draw one line (mean) and band (spread) per curve against env steps into the PNG ``out``;
+    ``references`` (name -> value) become dashed horizontal lines (e.g. the oracle's return)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import EngFormatter
@@ -284,6 +291,8 @@ def plot_curves(
         ax.plot(c.steps, c.mean, color=color, lw=1.8, label=f"{c.label} ({c.runs} run{'s' * (c.runs != 1)})")
         if c.runs > 1:
             ax.fill_between(c.steps, c.low, c.high, color=color, alpha=0.2, lw=0)
+    for name, level in (references or {}).items():
+        ax.axhline(level, color="0.35", ls="--", lw=1.0, label=f"{name}: {level:.4g}")
     band = "mean ± std" if spread == "std" else "mean, band min to max"
     ax.set_xlabel("env steps")
     ax.set_ylabel(tag)
@@ -351,6 +360,25 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
     return path
 
 
+def oracle_levels(groups: dict[str, list[Run]]) -> dict[str, float]:
+    """The oracle's mean return on each group's evaluation layouts (mean return / oracle ratio at the
+    last evaluation), one entry per distinct value: ``{"oracle": v}``, or ``{"oracle (group)": v}``."""
+    levels: dict[str, float] = {}
+    for label, members in groups.items():
+        vals = []
+        for r in members:
+            if tblog.EVAL_MEAN_RETURN in r.scalars and tblog.EVAL_ORACLE_RATIO in r.scalars:
+                (s1, ret), (s2, ratio) = r.scalars[tblog.EVAL_MEAN_RETURN], r.scalars[tblog.EVAL_ORACLE_RATIO]
+                common = np.intersect1d(s1, s2)
+                if len(common) and ratio[np.searchsorted(s2, common[-1])] != 0:
+                    vals.append(ret[np.searchsorted(s1, common[-1])] / ratio[np.searchsorted(s2, common[-1])])
+        if vals:
+            levels[label] = round(float(np.median(vals)), 2)
+    if len(set(levels.values())) == 1:
+        return {"oracle": next(iter(levels.values()))}
+    return {f"oracle ({label})": v for label, v in levels.items()}
+
+
 @dataclass
 class PlotResult:
     runs: list[Run]
@@ -387,6 +415,8 @@ def plot_runs(
     out = Path(out)
     table_tags = list(dict.fromkeys([*SUMMARY_TAGS, tag]))
     rows = summary_rows(groups, table_tags)
-    png = plot_curves(data, out, tag, title, spread, dpi)
+    png = plot_curves(
+        data, out, tag, title, spread, dpi, oracle_levels(groups) if tag == tblog.EVAL_MEAN_RETURN else {}
+    )
     md, csv_path = write_tables(rows, out.with_suffix(".md"), out.with_suffix(".csv"), table_tags)
     return PlotResult(runs, groups, data, rows, png, md, csv_path)
