@@ -141,3 +141,22 @@ def test_nan_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path: Path) -
         trainer.run()
     ckpts = sorted((tmp_path / "checkpoints").glob("ckpt_*.pt"))
     assert ckpts and not (tmp_path / "final").exists()
+
+
+def test_video_at_each_evaluation(tmp_path: Path) -> None:
+    import cv2
+
+    make_trainer(
+        tmp_path,
+        "agent.n_envs=16",
+        "trainer.total_steps=2048",
+        "trainer.eval_every=1024",
+        "trainer.video=true",
+        "trainer.video_episodes=1",
+        "env.max_steps=10",
+    ).run()
+    videos = sorted((tmp_path / "videos").glob("step_*.mp4"))
+    assert [v.name for v in videos] == ["step_000000001024.mp4", "step_000000002048.mp4"]
+    cap = cv2.VideoCapture(str(videos[-1]))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) >= 2
+    assert (tmp_path / "videos" / "step_000000002048.gif").stat().st_size > 0

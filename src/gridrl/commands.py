@@ -26,8 +26,8 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from gridrl.checkpoint import CheckpointError
-from gridrl.config import Config, ConfigError, EnvConfig, check_choice, check_range, to_config
+from gridrl.checkpoint import CheckpointError, safe_load
+from gridrl.config import Config, ConfigError, EnvConfig, check_choice, check_range, to_config, typed_node
 
 Policy = Callable[[np.ndarray], np.ndarray]
 T = TypeVar("T")
@@ -283,19 +283,6 @@ class LoadedNetwork:
         return act
 
 
-def _load_data(path: Path) -> Any:
-    import torch
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - every failure to read is reported the same way
-        text = str(exc)
-        if "weights_only" in text or "Unsupported global" in text or "Unpickler" in text:
-            raise CheckpointError(f"{path}: refused, it holds pickled objects, not plain data") from None
-        first = text.splitlines()[0][:200] if text else ""
-        raise CheckpointError(f"{path}: unreadable ({type(exc).__name__}: {first})") from None
-
-
 def _config_beside(path: Path) -> Path:
     """The config of a bare state_dict file: ``config.yaml`` beside it, else the run's saved configs."""
     for cand in (
@@ -319,7 +306,7 @@ def find_weights(target: str) -> tuple[Path, Path, dict[str, Any], str, int | No
         if final.is_file():
             metrics = p / "final" / "metrics.json"
             step = json.loads(metrics.read_text()).get("env_step") if metrics.is_file() else None
-            return p, final, _load_data(final), _config_beside(final).read_text(), step
+            return p, final, safe_load(final, require_format=False), _config_beside(final).read_text(), step
         found = ckpt.load_latest(p)
         if found is None:
             raise CheckpointError(
@@ -330,7 +317,7 @@ def find_weights(target: str) -> tuple[Path, Path, dict[str, Any], str, int | No
         return p, path, payload["learner"]["online"], payload["config_yaml"], int(payload["env_step"])
     if not p.is_file():
         raise ConfigError(f"checkpoint={target}: no such run dir or file")
-    obj = _load_data(p)
+    obj = safe_load(p, require_format=False)
     if not isinstance(obj, dict):
         raise CheckpointError(f"{p}: not a gridrl checkpoint or network state_dict")
     run_dir = p.parent.parent if p.parent.name in ("final", "checkpoints") else p.parent
@@ -355,7 +342,7 @@ def load_network(target: str, device: str = "cpu") -> LoadedNetwork:
     assert isinstance(node, DictConfig)
     _drop_hydra_interpolations(node, run_dir.name)
     try:
-        config = to_config(OmegaConf.merge(OmegaConf.structured(Config), _typed_agent(node)))
+        config = to_config(typed_node(node))
     except ConfigError as exc:
         raise CheckpointError(f"{weights}: its saved config is invalid: {exc}") from None
     net = build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
@@ -368,19 +355,6 @@ def load_network(target: str, device: str = "cpu") -> LoadedNetwork:
     dev = resolve_device(device)
     net.to(dev).eval()
     return LoadedNetwork(net, config, node, run_dir, weights, step, dev)
-
-
-def _typed_agent(node: DictConfig) -> DictConfig:
-    """The saved config with its agent group typed by the learner's schema (dqn / pqn)."""
-    from gridrl.config import DQNConfig, PQNConfig
-
-    name = node.get("agent", {}).get("name")
-    schema = {"dqn": DQNConfig, "pqn": PQNConfig}.get(str(name))
-    if schema is None:
-        raise CheckpointError(f"saved config: agent.name={name!r} is not dqn or pqn")
-    out = node.copy()
-    out.agent = OmegaConf.merge(OmegaConf.structured(schema), node.agent)
-    return out
 
 
 def _drop_hydra_interpolations(node: DictConfig, fallback: str) -> None:

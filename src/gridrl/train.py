@@ -253,6 +253,18 @@ class Trainer:
             100 * stats["enemy_rate"],
             100 * stats["timeout_rate"],
         )
+        if self.cfg.trainer.video:
+            from gridrl.videos import record_eval_video
+
+            with self._timed("eval"):
+                record_eval_video(
+                    self.cfg.env,
+                    self.learner.greedy,
+                    self.run_dir,
+                    self.env_step,
+                    self.cfg.trainer.video_episodes,
+                    seed=self.cfg.trainer.eval_seed,
+                )
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
             ckpt.atomic_torch_save(

@@ -199,7 +199,8 @@ def write_video(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps:
 def write_gif(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps: float = 10.0) -> Path:
     """Write RGB HWC uint8 frames to a looping GIF with Pillow (plays in browsers and READMEs), atomically.
 
-    Each frame gets its own adaptive palette without dithering (exact colours up to 256 per frame).
+    One adaptive palette (from a sample of up to 16 frames, no dithering) serves every frame: the game
+    draws few colours, and a shared palette is about 30x faster than one per frame.
     Pillow merges identical consecutive frames into one longer frame (the timing is kept).
     """
     from PIL import Image
@@ -207,10 +208,11 @@ def write_gif(frames: Sequence[np.ndarray], path: str | os.PathLike[str], fps: f
     _check_frames(frames)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    images = [
-        Image.fromarray(f).quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        for f in frames
-    ]
+    sample = frames[:: max(1, len(frames) // 16)][:16]
+    palette = Image.fromarray(np.concatenate(sample, axis=0)).quantize(
+        256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+    )
+    images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     tmp = _temp_path(path)
     try:
         images[0].save(
