@@ -1,0 +1,547 @@
+"""Throughput: gridrl beside Stable-Baselines3 DQN on the same game and network, in one run.
+
+Sections (each figure states N games, batch, replay ratio, parameters, threads and device):
+
+1. Training: env steps/s and gradient updates/s of the real gridrl ``Trainer`` (built in this process
+   from the composed Hydra configs, like ``gridrl train``; read from its own TensorBoard ``charts/SPS``
+   and ``charts/updates`` events after the replay warm-up) vs SB3 DQN (``benchmarks/sb3_peer.py``,
+   single env, measured by a callback after ``learning_starts``), at the same batch size (64) and
+   replay ratio (one update per 4 env steps), for the default CNN (``ego_cnn``) and ``seed_cnn``;
+   then gridrl's default learner (PQN) as configured.
+2. Raw game: ``GridGame`` steps/s at N = 1024 (one thread; ``benchmarks/game_speed.py``'s timer) and
+   the gymnasium adapter's single-game steps/s (what SB3 steps).
+3. Acting latency: one batched forward + epsilon-greedy (``learner.act``) for N = 128 and N = 1;
+   SB3's ``predict`` beside it.
+4. Replay memory per 100k transitions: ``ReplayBuffer.nbytes`` vs capacity x one frame; SB3's buffer.
+5. Start-up: ``gridrl train trainer=debug`` from process start to its first TensorBoard event (the
+   first env step follows at once), and the in-process ``Trainer`` construction.
+
+Usage::
+
+    python benchmarks/throughput.py                # ~15 s per training figure, about 3-4 minutes
+    python benchmarks/throughput.py --quick        # ~3 s per figure (a smoke test, noisy)
+    python benchmarks/throughput.py --seconds 20 --threads 2 --out benchmarks/results/throughput.md
+
+Run it alone on the machine: every figure is wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from gridrl.agent.networks import count_parameters  # noqa: E402
+from gridrl.agent.replay import ReplayBuffer  # noqa: E402
+from gridrl.game.grid import GridGame  # noqa: E402
+from gridrl.game.gym_env import GridEnv, load_env_config  # noqa: E402
+from sb3_peer import configure_threads, make_sb3_dqn  # noqa: E402
+
+BATCH, TRAIN_FREQ, LEARNING_STARTS, BUFFER = 64, 4, 5_000, 100_000
+# gridrl DQN overrides that pin the batch size and replay ratio SB3 gets (whatever the preset says)
+DQN_MATCH = [
+    "agent=dqn",
+    f"agent.batch_size={BATCH}",
+    f"agent.replay_ratio={1 / TRAIN_FREQ}",
+    f"agent.learning_starts={LEARNING_STARTS}",
+    f"agent.buffer_size={BUFFER}",
+]
+SB3_MATCH = {
+    "batch_size": BATCH,
+    "train_freq": TRAIN_FREQ,
+    "gradient_steps": 1,
+    "learning_starts": LEARNING_STARTS,
+    "buffer_size": BUFFER,
+}
+
+
+# ------------------------------------------------------------------------------------------ gridrl
+def compose(overrides: list[str]) -> Any:
+    """The config ``gridrl train <overrides>`` would run (as tests/conftest.py composes it)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    from gridrl.config import register_configs, to_config
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = hydra_compose("config", overrides=overrides, return_hydra_config=True)
+        HydraConfig.instance().set_config(cfg)
+        OmegaConf.set_struct(cfg, False)
+        del cfg["hydra"]
+        OmegaConf.resolve(cfg)
+    return to_config(cfg), OmegaConf.to_yaml(cfg)
+
+
+@contextlib.contextmanager
+def torch_state() -> Iterator[None]:
+    """Restore the global torch settings a Trainer changes (threads, deterministic algorithms)."""
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(det)
+
+
+def gridrl_training(overrides: list[str], seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Steady-state env steps/s and updates/s of the real Trainer loop (``Trainer.run``).
+
+    The learner's ``update`` (called once per loop iteration) is wrapped to time-stamp the iteration;
+    measuring starts once the replay warm-up (``learning_starts``) is over and ``warm_s`` seconds of
+    updating have passed, and the run is ended (through ``trainer.time_limit_s``) after ``seconds``.
+    """
+    from gridrl.config import DQNConfig
+    from gridrl.train import Trainer
+
+    warm_s = 1.0 if args.quick else 3.0
+    cfg, yaml = compose(
+        [
+            *overrides,
+            f"device={args.device}",
+            f"trainer.threads={args.threads}",
+            "trainer.total_steps=1000000000",
+            f"trainer.time_limit_s={10 * (warm_s + seconds) + 300}",  # a safety net; ended below
+            "trainer.eval_every=0",
+            "trainer.eval_episodes=10",
+            "trainer.checkpoint_every=0",
+            "trainer.save_replay=false",
+            "trainer.progress=false",
+        ]
+    )
+    agent = cfg.agent
+    warm_steps = agent.learning_starts if isinstance(agent, DQNConfig) else 0
+    marks: list[tuple[float, int, int]] = []
+    with tempfile.TemporaryDirectory(prefix="gridrl_tp_") as tmp, torch_state():
+        trainer = Trainer(cfg, Path(tmp), yaml)
+        learner, update = trainer.learner, trainer.learner.update
+        first_update: list[float] = []
+
+        def timed_update(env_step: int) -> Any:
+            out = update(env_step)
+            now = time.perf_counter()
+            if env_step > warm_steps:
+                if not first_update:
+                    first_update.append(now)
+                if now - first_update[0] >= warm_s:
+                    marks.append((now, env_step, learner.updates))
+                    if now - marks[0][0] >= seconds:
+                        trainer.cfg.trainer.time_limit_s = 1e-9  # ends the loop after this iteration
+            return out
+
+        learner.update = timed_update  # type: ignore[method-assign]
+        params = count_parameters(learner.online)
+        threads = torch.get_num_threads()
+        device = str(trainer.device)
+        trainer.run()
+    (t0, s0, u0), (t1, s1, u1) = marks[0], marks[-1]
+    dt = max(t1 - t0, 1e-9)
+    if isinstance(agent, DQNConfig):
+        ratio, batch = agent.replay_ratio, agent.batch_size
+    else:
+        ratio = agent.epochs * agent.minibatches / (agent.n_envs * agent.rollout_steps)
+        batch = agent.n_envs * agent.rollout_steps // agent.minibatches
+    return {
+        "sps": (s1 - s0) / dt,
+        "ups": (u1 - u0) / dt,
+        "window_s": dt,
+        "n": agent.n_envs,
+        "batch": batch,
+        "ratio": ratio,
+        "params": params,
+        "threads": threads,
+        "device": device,
+    }
+
+
+def sb3_training(model: str, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Steady-state env steps/s and updates/s of SB3 DQN after ``learning_starts``."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    with torch_state():
+        threads = configure_threads(args.threads)
+        torch.use_deterministic_algorithms(False)
+        sb3 = make_sb3_dqn(args.env, model, seed=0, overrides=SB3_MATCH, device=args.device)
+        params = sum(p.numel() for p in sb3.q_net.parameters())
+        marks: list[tuple[float, int, int]] = []
+        start: list[float] = []
+        warm_s = 1.0 if args.quick else 3.0
+
+        class Clock(BaseCallback):
+            def _on_step(self) -> bool:
+                if self.num_timesteps <= LEARNING_STARTS or self.num_timesteps % TRAIN_FREQ:
+                    return True
+                now = time.perf_counter()
+                if not start:
+                    start.append(now)
+                if now - start[0] < warm_s:
+                    return True
+                marks.append((now, self.num_timesteps, sb3._n_updates))
+                return marks[-1][0] - marks[0][0] < seconds
+
+        sb3.learn(total_timesteps=1_000_000_000, callback=Clock())
+    (t0, s0, u0), (t1, s1, u1) = marks[0], marks[-1]
+    dt = max(t1 - t0, 1e-9)
+    return {
+        "sps": (s1 - s0) / dt,
+        "ups": (u1 - u0) / dt,
+        "window_s": dt,
+        "n": sb3.n_envs,
+        "batch": sb3.batch_size,
+        "ratio": sb3.gradient_steps / (sb3.train_freq.frequency * sb3.n_envs),
+        "params": params,
+        "threads": threads,
+        "device": str(sb3.device),
+    }
+
+
+# ------------------------------------------------------------------------------------------ other figures
+def raw_game(args: argparse.Namespace) -> list[tuple[str, float, float]]:
+    """(what, wall steps/s, CPU steps/s) of GridGame at N=1024 and of the gymnasium adapter."""
+    saved = {
+        k: os.environ.get(k)
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+    }
+    try:
+        game_speed = importlib.import_module(
+            "game_speed"
+        )  # benchmarks/game_speed.py (sets env vars on import)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    env_cfg = load_env_config(args.env)
+    seconds, repeats = (0.2, 3) if args.quick else (0.5, 5)
+    out = []
+    for mode in dict.fromkeys([env_cfg.obs_mode, "rgb"]):
+        cfg = load_env_config(args.env, obs_mode=mode)
+        wall, cpu = game_speed.time_grid(cfg, 1024, seconds, repeats)
+        out.append((f"GridGame N=1024, {mode} view", wall, cpu))
+    env = GridEnv(args.env)
+    env.reset(seed=0)
+    actions = (
+        np.random.default_rng(0).integers(0, env.action_space.n, 20_000 if not args.quick else 5_000).tolist()
+    )
+    w0, c0 = time.perf_counter(), time.thread_time()
+    for a in actions:
+        _, _, term, trunc, _ = env.step(a)
+        if term or trunc:
+            env.reset()
+    w, c = time.perf_counter() - w0, time.thread_time() - c0
+    out.append(
+        (
+            f"gymnasium adapter (GridEnv), N=1, {env_cfg.obs_mode} view, resets included",
+            len(actions) / w,
+            len(actions) / c,
+        )
+    )
+    return out
+
+
+def _median_time(fn: Any, reps: int) -> float:
+    fn()
+    fn()  # warm-up (oneDNN primitive creation)
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def acting_latency(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from gridrl.train import configure_torch, make_learner, resolve_device
+
+    rows = []
+    reps = 50 if args.quick else 300
+    with torch_state():
+        for model in ("ego_cnn", "seed_cnn"):
+            cfg, _ = compose([*DQN_MATCH, f"model={model}", f"device={args.device}"])
+            device = resolve_device(cfg.device)
+            configure_torch(args.threads, cfg.trainer.deterministic, device)
+            learner = make_learner(cfg, device)
+            learner.online.eval()  # as between updates (dropout off)
+            game = GridGame(cfg.env, 128)
+            obs = game.reset(seed=0)[0].copy()
+            for n in (128, 1):
+                sec = _median_time(lambda o=obs[:n], lr=learner: lr.act(o, 0.05), reps)
+                rows.append(
+                    {
+                        "who": "gridrl learner.act",
+                        "model": model,
+                        "n": n,
+                        "ms": 1e3 * sec,
+                        "params": count_parameters(learner.online),
+                        "threads": torch.get_num_threads(),
+                        "device": str(device),
+                    }
+                )
+        torch.use_deterministic_algorithms(False)
+        configure_threads(args.threads)
+        for model in ("ego_cnn", "seed_cnn"):
+            sb3 = make_sb3_dqn(args.env, model, seed=0, overrides=SB3_MATCH, device=args.device)
+            game = GridGame(load_env_config(args.env), 128)
+            obs = game.reset(seed=0)[0].copy()
+            for n in (128, 1):
+                o = obs[:n] if n > 1 else obs[0]
+                sec = _median_time(lambda o=o, m=sb3: m.predict(o, deterministic=False), reps)
+                rows.append(
+                    {
+                        "who": "SB3 predict",
+                        "model": model,
+                        "n": n,
+                        "ms": 1e3 * sec,
+                        "params": sum(p.numel() for p in sb3.q_net.parameters()),
+                        "threads": torch.get_num_threads(),
+                        "device": str(sb3.device),
+                    }
+                )
+    return rows
+
+
+def replay_memory(args: argparse.Namespace) -> list[tuple[str, int, float]]:
+    """(what, bytes per 100k transitions, x capacity x one frame)."""
+    import gymnasium
+    from stable_baselines3.common.buffers import ReplayBuffer as SB3Buffer
+
+    cfg, _ = compose([*DQN_MATCH])
+    shape = GridGame(cfg.env, 1).obs_shape
+    frame = int(np.prod(shape))
+    rows = []
+    for n_envs in (cfg.agent.n_envs, 1):
+        rb = ReplayBuffer(BUFFER, n_envs, shape, cfg.agent.n_step, cfg.agent.gamma, cfg.env.max_steps)
+        rows.append(
+            (
+                f"gridrl ReplayBuffer, {n_envs} games, n_step {cfg.agent.n_step}",
+                rb.nbytes,
+                rb.nbytes / (BUFFER * frame),
+            )
+        )
+    space = gymnasium.spaces.Box(0, 255, shape, dtype=np.uint8)
+    act = gymnasium.spaces.Discrete(9)
+    for optimize in (False, True):
+        buf = SB3Buffer(
+            BUFFER,
+            space,
+            act,
+            device="cpu",
+            n_envs=1,
+            optimize_memory_usage=optimize,
+            handle_timeout_termination=not optimize,
+        )
+        arrays = [
+            getattr(buf, k, None)
+            for k in ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+        ]
+        nbytes = sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+        rows.append(
+            (
+                f"SB3 ReplayBuffer{' (optimize_memory_usage)' if optimize else ''}",
+                nbytes,
+                nbytes / (BUFFER * frame),
+            )
+        )
+    return rows
+
+
+def startup(args: argparse.Namespace) -> dict[str, float]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from gridrl.train import Trainer
+
+    exe = Path(sys.executable).parent / "gridrl"
+    cmd = [
+        str(exe) if exe.exists() else "gridrl",
+        "train",
+        "trainer=debug",
+        "trainer.checkpoint_every=0",
+        "trainer.progress=false",
+        f"device={args.device}",
+    ]
+    with tempfile.TemporaryDirectory(prefix="gridrl_start_") as tmp:
+        launch = time.time()
+        subprocess.run([*cmd, f"hydra.run.dir={tmp}"], cwd=ROOT, check=True, capture_output=True)
+        total = time.time() - launch
+        ea = EventAccumulator(str(Path(tmp) / "tb"))
+        ea.Reload()
+        first = ea.FirstEventTimestamp() - launch
+    t = time.perf_counter()
+    cfg, yaml = compose(["trainer=debug", f"device={args.device}"])
+    t_compose = time.perf_counter() - t
+    with tempfile.TemporaryDirectory(prefix="gridrl_start_") as tmp, torch_state():
+        t = time.perf_counter()
+        trainer = Trainer(cfg, Path(tmp), yaml)
+        t_build = time.perf_counter() - t
+        t = time.perf_counter()
+        a = trainer.learner.act(trainer.obs, 1.0)
+        trainer.game.step(a)
+        t_step = time.perf_counter() - t
+    return {
+        "cli_first_event": first,
+        "cli_total": total,
+        "compose": t_compose,
+        "trainer": t_build,
+        "first_step": t_step,
+    }
+
+
+# ------------------------------------------------------------------------------------------ report
+def machine(args: argparse.Namespace) -> str:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        cpu = next(
+            (
+                ln.split(":", 1)[1].strip()
+                for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")
+            ),
+            cpu,
+        )
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (
+        f"Machine: {cores} cores ({cpu}), torch {torch.__version__} (oneDNN on), numpy {np.__version__}, Python "
+        f"{platform.python_version()}, torch threads {args.threads or cores}, device {args.device}; load average "
+        f"{os.getloadavg()[0]:.2f} at start. {time.strftime('%Y-%m-%d %H:%M')}."
+    )
+
+
+def fmt_rate(v: float) -> str:
+    return f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v:,.0f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--quick", action="store_true", help="~3 s per training figure (a smoke test)")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="measured seconds per training figure (default 15, quick 3)",
+    )
+    p.add_argument(
+        "--threads", type=int, default=0, help="torch threads (0 = all cores), gridrl and SB3 alike"
+    )
+    p.add_argument("--device", default="cpu", help="cpu | cuda, gridrl and SB3 alike")
+    p.add_argument("--env", default="default", help="env preset (the same game for both)")
+    p.add_argument(
+        "--skip", default="", help="comma list of sections to skip: training,game,latency,memory,startup"
+    )
+    p.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
+    args = p.parse_args(argv)
+    seconds = args.seconds or (3.0 if args.quick else 15.0)
+    skip = set(filter(None, args.skip.split(",")))
+    out: list[str] = [
+        f"# Throughput ({'quick' if args.quick else 'full'} run, {seconds:g} s per training figure)",
+        "",
+        machine(args),
+        "",
+    ]
+
+    def emit(text: str = "") -> None:
+        print(text, flush=True)
+        out.append(text)
+
+    print("\n".join(out), flush=True)
+    # start-up first, while this process is cold (no oneDNN primitives cached yet); reported last
+    start_s = startup(args) if "startup" not in skip else None
+    if "training" not in skip:
+        emit("## Training (same game, same network; gridrl Trainer vs SB3 DQN)")
+        emit()
+        emit(
+            "| learner | model | params | N games | batch | updates per env step | env steps/s | updates/s | samples trained/s | vs SB3 | threads | device |"
+        )
+        emit("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        for model in ("ego_cnn", "seed_cnn"):
+            g = gridrl_training([*DQN_MATCH, f"model={model}"], seconds, args)
+            s = sb3_training(model, seconds, args)
+            for who, r in (("gridrl dqn", g), ("SB3 DQN", s)):
+                vs = f"{r['sps'] / s['sps']:.2f}x" if who.startswith("gridrl") else "1x"
+                emit(
+                    f"| {who} | {model} | {r['params']:,} | {r['n']} | {r['batch']} | {r['ratio']:.3g} | {r['sps']:,.0f} | {r['ups']:,.1f} | {r['ups'] * r['batch']:,.0f} | {vs} | {r['threads']} | {r['device']} |"
+                )
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        pqn_threads = [args.threads] + ([1] if args.threads == 0 and cores > 1 and not args.quick else [])
+        for th in pqn_threads:  # the default learner, and with one thread when that is not the default
+            r = gridrl_training([], seconds, argparse.Namespace(**{**vars(args), "threads": th}))
+            emit(
+                f"| gridrl pqn (default) | ego_cnn | {r['params']:,} | {r['n']} | {r['batch']} | {r['ratio']:.3g} | {r['sps']:,.0f} | {r['ups']:,.1f} | {r['ups'] * r['batch']:,.0f} | - | {r['threads']} | {r['device']} |"
+            )
+        emit()
+        emit(
+            f"Steady state: both measured from {1 if args.quick else 3} s after the replay warm-up (learning_starts {LEARNING_STARTS:,}) for {seconds:g} s, gridrl through its real Trainer loop (TensorBoard logging included), SB3 through its own learn() loop. Replay ratio = gradient updates per env step; samples trained/s = updates/s x batch."
+        )
+        emit()
+    if "game" not in skip:
+        emit("## Raw game (one thread; best of several runs: wall | CPU time)")
+        emit()
+        emit("| what | game steps/s (wall) | (CPU) |")
+        emit("|---|---|---|")
+        for what, wall, cpu in raw_game(args):
+            emit(f"| {what} | {fmt_rate(wall)} | {fmt_rate(cpu)} |")
+        emit()
+    if "latency" not in skip:
+        emit("## Acting latency (one batched forward + epsilon-greedy, median)")
+        emit()
+        emit("| who | model | params | N | ms per call | µs per game | threads | device |")
+        emit("|---|---|---|---|---|---|---|---|")
+        for r in acting_latency(args):
+            emit(
+                f"| {r['who']} | {r['model']} | {r['params']:,} | {r['n']} | {r['ms']:.3f} | {1e3 * r['ms'] / r['n']:.1f} | {r['threads']} | {r['device']} |"
+            )
+        emit()
+    if "memory" not in skip:
+        emit(f"## Replay memory per {BUFFER // 1000}k transitions ({args.env} view)")
+        emit()
+        emit("| buffer | MB | x capacity x one frame |")
+        emit("|---|---|---|")
+        for what, nbytes, ratio in replay_memory(args):
+            emit(f"| {what} | {nbytes / 1e6:.1f} | {ratio:.3f} |")
+        emit()
+    if start_s is not None:
+        s = start_s
+        emit("## Start-up")
+        emit()
+        emit("| what | seconds |")
+        emit("|---|---|")
+        emit(
+            f"| `gridrl train trainer=debug`: process start -> first TensorBoard event (the first env step follows) | {s['cli_first_event']:.2f} |"
+        )
+        emit(
+            f"| the same run, whole (8k env steps, 2 evaluations of 50 games, final save) | {s['cli_total']:.2f} |"
+        )
+        emit(f"| in process: compose the Hydra config | {s['compose']:.3f} |")
+        emit(f"| in process: `Trainer(...)` (game, network, learner, evaluator) | {s['trainer']:.3f} |")
+        emit(f"| in process: the first act + game step | {s['first_step']:.3f} |")
+        emit()
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text("\n".join(out) + "\n")
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
