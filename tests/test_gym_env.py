@@ -120,7 +120,7 @@ def test_config_and_overrides():
         GridEnv(preset="none", slip=2.0)
     with pytest.raises(ConfigError, match="no_such_key"):
         GridEnv(preset="none", no_such_key=1)
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no such game preset; choose one of .*default"):
         GridEnv(preset="no_such_preset")
     with pytest.raises(ConfigError, match="render_mode"):
         GridEnv(preset="none", render_mode="ansi")

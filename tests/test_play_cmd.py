@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 
 from gridrl.checkpoint import atomic_torch_save
 from gridrl.cli import CONF_DIR, main
-from gridrl.commands import env_preset, load_network, play_command
-from gridrl.config import ConfigError, EnvConfig, register_configs, to_config
+from gridrl.commands import load_network, play_command
+from gridrl.config import ConfigError, EnvConfig, env_preset, register_configs, to_config
 from gridrl.game.grid import obs_shape
 from gridrl.game.render import NO_DISPLAY_MESSAGE
 from gridrl.play import PlayResult, PlaySession

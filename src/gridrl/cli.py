@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from gridrl.checkpoint import CheckpointError
-from gridrl.config import ConfigError
+from gridrl.config import CONF_DIR, ConfigError
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 USAGE = """usage: gridrl <command> [key=value ...]
 
 commands:

@@ -27,7 +27,17 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from gridrl.checkpoint import CheckpointError, safe_load
-from gridrl.config import Config, ConfigError, EnvConfig, check_choice, check_range, to_config, typed_node
+from gridrl.config import (
+    Config,
+    ConfigError,
+    EnvConfig,
+    check_choice,
+    check_range,
+    load_env_config,
+    to_config,
+    to_object,
+    typed_node,
+)
 
 Policy = Callable[[np.ndarray], np.ndarray]
 T = TypeVar("T")
@@ -202,41 +212,16 @@ def _to_object(base: DictConfig, dotlist: list[str], where: str) -> Any:
     """Merge a dotlist onto a structured node and build the dataclass (its ``__post_init__`` checks)."""
     try:
         node = OmegaConf.merge(base, OmegaConf.from_dotlist(dotlist))
-        return OmegaConf.to_object(node)
-    except ConfigError:
-        raise
     except OmegaConfBaseException as exc:
-        if isinstance(exc.__cause__, ConfigError):
-            raise exc.__cause__ from None
         key = getattr(exc, "full_key", None)
-        msg = str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: {key + ': ' if key else ''}{msg}") from None
+        raise ConfigError(f"{where}: {key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
+    return to_object(node, where)
 
 
 # ------------------------------------------------------------------------------------------ the game
-def env_preset(name: str) -> dict[str, Any]:
-    """The keys of ``conf/env/<name>.yaml`` (its Hydra defaults list dropped)."""
-    from gridrl.cli import CONF_DIR
-
-    path = CONF_DIR / "env" / f"{name}.yaml"
-    if not path.is_file():
-        have = sorted(p.stem for p in (CONF_DIR / "env").glob("*.yaml"))
-        raise ConfigError(f"env={name}: no such game preset; choose one of {', '.join(have)}")
-    data = OmegaConf.to_container(OmegaConf.load(path))
-    assert isinstance(data, dict)
-    data.pop("defaults", None)
-    return data
-
-
 def make_env(base: EnvConfig | None, preset: str | None, overrides: list[str]) -> EnvConfig:
-    """The game: ``base`` (or the schema's defaults), replaced by ``preset`` if given, then ``overrides``
-    (``key=value``), validated by :class:`EnvConfig`."""
-    node = OmegaConf.structured(EnvConfig)
-    if preset is not None:
-        node = OmegaConf.merge(node, env_preset(preset))
-    elif base is not None:
-        node = OmegaConf.merge(node, OmegaConf.structured(base))
-    return _to_object(node, overrides, "env")
+    """The game: ``base`` (or the schema's defaults), replaced by ``preset`` if given, then ``overrides``."""
+    return load_env_config(preset, base, overrides)
 
 
 def check_same_input(trained: EnvConfig, env: EnvConfig, changes: list[str]) -> None:

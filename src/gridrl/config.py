@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"  # the YAML presets (repository's conf/)
 
 
 class ConfigError(ValueError):
@@ -368,17 +371,66 @@ def typed_node(node: Any) -> Any:
     return OmegaConf.merge(base, node)
 
 
-def to_config(cfg: Any) -> Config:
-    """OmegaConf node -> validated :class:`Config` (raises ConfigError on a bad value)."""
+def to_object(node: Any, where: str = "") -> Any:
+    """A structured OmegaConf node -> its dataclass, every ``__post_init__`` check run; any failure is
+    a one-line :class:`ConfigError` (prefixed with ``where``)."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
     try:
-        obj = OmegaConf.to_object(cfg)
+        return OmegaConf.to_object(node)
     except OmegaConfBaseException as exc:
-        cause = exc.__cause__ if isinstance(exc.__cause__, ConfigError) else None
-        if cause is not None:
-            raise cause from None
-        raise ConfigError(str(exc).splitlines()[0]) from None
+        if isinstance(exc.__cause__, ConfigError):
+            raise exc.__cause__ from None
+        key = getattr(exc, "full_key", None)
+        msg = str(exc).splitlines()[0]
+        raise ConfigError(f"{where + ': ' if where else ''}{key + ': ' if key else ''}{msg}") from None
+
+
+def to_config(cfg: Any) -> Config:
+    """OmegaConf node -> validated :class:`Config` (raises ConfigError on a bad value)."""
+    obj = to_object(cfg)
     assert isinstance(obj, Config)
     return obj
+
+
+def env_preset(name: str) -> dict[str, Any]:
+    """The keys of ``conf/env/<name>.yaml`` (its Hydra defaults list dropped)."""
+    from omegaconf import OmegaConf
+
+    path = CONF_DIR / "env" / f"{name}.yaml"
+    if not path.is_file():
+        have = sorted(p.stem for p in (CONF_DIR / "env").glob("*.yaml"))
+        raise ConfigError(f"env={name}: no such game preset; choose one of {', '.join(have)}")
+    data = OmegaConf.to_container(OmegaConf.load(path))
+    assert isinstance(data, dict)
+    data.pop("defaults", None)
+    return data
+
+
+def load_env_config(
+    preset: str | None = None,
+    base: EnvConfig | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+) -> EnvConfig:
+    """The game outside Hydra: the schema's defaults, replaced by ``base`` or by the preset
+    ``conf/env/<preset>.yaml`` (the preset wins when both are given), then ``overrides`` (a dotlist
+    ``["key=value"]`` or a dict), validated by :class:`EnvConfig`."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(EnvConfig)
+    try:
+        if preset is not None:
+            node = OmegaConf.merge(node, env_preset(preset))
+        elif base is not None:
+            node = OmegaConf.merge(node, OmegaConf.structured(base))
+        if overrides:
+            extra = OmegaConf.from_dotlist(list(overrides)) if isinstance(overrides, list) else overrides
+            node = OmegaConf.merge(node, extra)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unknown key or a value of the wrong type
+        raise ConfigError(f"env: {str(exc).splitlines()[0]}") from None
+    env = to_object(node, "env")
+    assert isinstance(env, EnvConfig)
+    return env

@@ -51,11 +51,11 @@ class DQNLearner(Learner):
         self.cfg = cfg
         self.device = device
         self.total_steps = total_steps
-        self.online = online.to(device)
+        self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.target = copy.deepcopy(self.online).eval()
         for p in self.target.parameters():
             p.requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.rng = np.random.default_rng([seed, 2])
         self.replay = ReplayBuffer(
             cfg.buffer_size,
@@ -117,9 +117,11 @@ class DQNLearner(Learner):
         obs = torch.as_tensor(b["obs"], device=dev)
         next_obs = torch.as_tensor(b["next_obs"], device=dev)
         actions = torch.as_tensor(b["actions"], device=dev)
-        with torch.no_grad():
+        with torch.no_grad():  # bootstrap values in eval mode (no dropout), like acting
+            self.online.eval()
             next_target = self.target(next_obs)
             next_online = self.online(next_obs) if cfg.double else None
+            self.online.train()
             target = dqn_targets(
                 torch.as_tensor(b["returns"], device=dev),
                 torch.as_tensor(b["discount"], device=dev),

@@ -64,10 +64,10 @@ class PQNLearner(Learner):
         seed: int,
     ) -> None:
         self.cfg = cfg
-        self.online = online.to(device)
+        self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.device = device
         self.total_steps = total_steps
-        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+        self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.rng = np.random.default_rng([seed, 1])
         T, N = cfg.rollout_steps, cfg.n_envs
         self.obs = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)

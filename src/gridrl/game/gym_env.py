@@ -23,11 +23,9 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import spaces
-from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-import gridrl
-from gridrl.config import ConfigError, EnvConfig
+from gridrl import config as config_module
+from gridrl.config import CONF_DIR, ConfigError, EnvConfig
 from gridrl.game.grid import OUTCOME_FOOD, OUTCOME_NAMES, obs_shape
 from gridrl.game.render import ViewedGame, Window, annotate, has_display, upscale
 
@@ -40,7 +38,7 @@ NO_DISPLAY_HUMAN = (
 
 def env_conf_dir() -> Path:
     """The repository's ``conf/env`` directory (the env presets)."""
-    return Path(gridrl.__file__).resolve().parents[2] / "conf" / "env"
+    return CONF_DIR / "env"
 
 
 def load_env_config(preset: str = "default", config: EnvConfig | None = None, **overrides: Any) -> EnvConfig:
@@ -49,31 +47,8 @@ def load_env_config(preset: str = "default", config: EnvConfig | None = None, **
     ``preset="none"`` means the schema's defaults. Raises :class:`ConfigError` (one line) on an unknown
     preset, key or bad value.
     """
-    base = OmegaConf.structured(EnvConfig)
-    try:
-        if config is not None:
-            layers = [OmegaConf.structured(config)]
-        elif preset == "none":
-            layers = []
-        else:
-            path = env_conf_dir() / f"{preset}.yaml"
-            if not path.is_file():
-                known = sorted(p.stem for p in env_conf_dir().glob("*.yaml")) + ["none"]
-                raise ConfigError(
-                    f"env preset {preset!r} not found in {env_conf_dir()}; choose one of {', '.join(known)}"
-                )
-            yaml = OmegaConf.load(path)
-            yaml.pop("defaults", None)  # Hydra's defaults list (the schema is `base` here)
-            layers = [yaml]
-        merged = OmegaConf.merge(base, *layers, OmegaConf.create(overrides))
-        cfg = OmegaConf.to_object(merged)
-    except OmegaConfBaseException as exc:
-        cause = exc.__cause__ if isinstance(exc.__cause__, ConfigError) else None
-        if cause is not None:
-            raise cause from None
-        raise ConfigError(str(exc).splitlines()[0]) from None
-    assert isinstance(cfg, EnvConfig)
-    return cfg
+    name = None if config is not None or preset == "none" else preset
+    return config_module.load_env_config(name, config, overrides)
 
 
 class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
