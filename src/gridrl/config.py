@@ -295,7 +295,7 @@ class PQNConfig(AgentConfig):
 class TrainerConfig:
     """The training loop: budget, evaluation, logging and checkpoints."""
 
-    total_steps: int = 2_000_000  # env steps (all games together) to train for
+    total_steps: int = 3_000_000  # env steps (all games together) to train for
     time_limit_s: float = 0.0  # also stop after this much training wall time (0 = no limit)
     eval_every: int = 100_000  # evaluate the greedy policy every this many env steps (0 = only at the end)
     eval_episodes: int = 1000  # fixed evaluation layouts
