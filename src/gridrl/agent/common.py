@@ -81,9 +81,13 @@ class Learner:
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         raise NotImplementedError
 
-    def greedy(self, obs: np.ndarray) -> np.ndarray:
+    def q_values(self, obs: np.ndarray) -> torch.Tensor:
+        """Q-values of a batch of uint8 observations (no gradient), on the learner's device."""
         with torch.no_grad():
-            return self.online(torch.as_tensor(obs, device=self.device)).argmax(1).cpu().numpy()
+            return self.online(torch.as_tensor(obs, device=self.device))
+
+    def greedy(self, obs: np.ndarray) -> np.ndarray:
+        return self.q_values(obs).argmax(1).cpu().numpy()
 
     def observe(
         self,

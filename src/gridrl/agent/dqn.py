@@ -71,9 +71,7 @@ class DQNLearner(Learner):
         self.update_credit = 0.0  # fractional updates owed by the replay ratio
 
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
-        with torch.no_grad():
-            q = self.online(torch.as_tensor(obs, device=self.device))
-        return epsilon_greedy(q, epsilon, self.rng)
+        return epsilon_greedy(self.q_values(obs), epsilon, self.rng)
 
     def observe(
         self,

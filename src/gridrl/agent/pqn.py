@@ -84,8 +84,7 @@ class PQNLearner(Learner):
 
     # ---------------------------------------------------------------------------------------- acting
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
-        with torch.no_grad():
-            q = self.online(torch.as_tensor(obs, device=self.device))
+        q = self.q_values(obs)
         self._pending_qmax = q.max(1).values.cpu().numpy()
         return epsilon_greedy(q, epsilon, self.rng)
 
