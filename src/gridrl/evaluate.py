@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -65,9 +64,6 @@ class Evaluator:
         if self._oracle is None:
             self._oracle = oracle_returns(self.cfg, self.layouts, seed=self.seed)
         return self._oracle
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"layouts": self.layouts, "oracle": self.oracle}
 
     def run(
         self,

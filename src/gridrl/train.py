@@ -163,9 +163,7 @@ class Trainer:
                 if bar is not None:
                     bar.update(self.env_step - prev)
                     if _crossed(prev, self.env_step, 8 * n):
-                        bar.set_postfix_str(
-                            self._postfix(epsilon, sps_step, start_wall, start_step), refresh=False
-                        )
+                        bar.set_postfix_str(self._postfix(epsilon, start_wall, start_step), refresh=False)
             if self._stop_signal is not None:
                 self.save_checkpoint()
                 log.info(
@@ -414,7 +412,7 @@ class Trainer:
             mininterval=0.5,
         )
 
-    def _postfix(self, epsilon: float, _: int, start_wall: float, start_step: int) -> str:
+    def _postfix(self, epsilon: float, start_wall: float, start_step: int) -> str:
         sps = (self.env_step - start_step) / max(time.perf_counter() - start_wall, 1e-9)
         ret = np.mean(self.recent_returns) if self.recent_returns else float("nan")
         ev = self.last_eval.get("oracle_ratio")
