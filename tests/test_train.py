@@ -67,8 +67,17 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
             "agent.replay_ratio=0.25",
             "trainer.total_steps=30000",
         ),
+        # PQN under bfloat16 autocast
+        (
+            "agent.n_envs=32",
+            "agent.minibatches=2",
+            "agent.lr=1e-3",
+            "agent.epsilon.decay_steps=50000",
+            "trainer.total_steps=120000",
+            "trainer.precision=bf16",
+        ),
     ],
-    ids=["pqn", "dqn"],
+    ids=["pqn", "dqn", "pqn-bf16"],
 )
 def test_agent_learns_a_tiny_game(tmp_path: Path, overrides: tuple[str, ...]) -> None:
     trainer = make_trainer(tmp_path, *overrides, "trainer.eval_every=0")
@@ -79,6 +88,19 @@ def test_agent_learns_a_tiny_game(tmp_path: Path, overrides: tuple[str, ...]) ->
     assert baseline < -30
     assert result["mean_return"] > baseline + 0.6 * (oracle - baseline), (result, baseline)
     assert (tmp_path / "final" / "q_network.pt").exists()
+
+
+def test_bf16_runs_the_network_in_bfloat16_and_hands_out_float32(tmp_path: Path) -> None:
+    trainer = make_trainer(tmp_path, "trainer.precision=bf16", "agent.n_envs=4")
+    learner = trainer.learner
+    seen: list[torch.dtype] = []
+    learner.online.head.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))
+    q = learner.q_values(trainer.obs)
+    assert seen == [torch.bfloat16] and q.dtype == torch.float32
+    # acting moves the batch to the device once; observe stores that same tensor
+    learner.act(trainer.obs, 0.0)
+    assert learner._acted is not None and learner.obs_tensor(trainer.obs) is learner._acted[1]
+    assert learner.obs_tensor(trainer.obs.copy()) is not learner._acted[1]
 
 
 def test_same_seed_same_numbers(tmp_path: Path) -> None:

@@ -67,7 +67,9 @@ def make_learner(cfg: Config, device: torch.device) -> Learner:
     shape = GridGame(cfg.env, 1).obs_shape
     net = build_q_network(cfg.model, shape, n_actions(cfg.env))
     if isinstance(cfg.agent, PQNConfig):
-        return PQNLearner(cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed)
+        return PQNLearner(
+            cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, cfg.trainer.precision
+        )
     assert isinstance(cfg.agent, DQNConfig)
     return DQNLearner(cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, cfg.env.max_steps)
 
@@ -384,7 +386,7 @@ class Trainer:
         cfg = self.cfg
         log.info("run dir %s", self.run_dir)
         log.info(
-            "game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s, %d threads",
+            "game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s (%s), %d threads",
             cfg.env.height,
             cfg.env.width,
             cfg.env.obs_mode,
@@ -394,8 +396,15 @@ class Trainer:
             count_parameters(self.learner.online),
             cfg.agent.n_envs,
             self.device,
+            cfg.trainer.precision,
             torch.get_num_threads(),
         )
+        if (
+            cfg.trainer.precision == "bf16"
+            and self.device.type == "cpu"
+            and not torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        ):
+            log.warning("trainer.precision=bf16: this CPU has no native bfloat16 support; fp32 is faster here")
 
     def _progress_bar(self) -> Any:
         if not self.cfg.trainer.progress:

@@ -77,14 +77,34 @@ class Learner:
     online: nn.Module
     optimizer: torch.optim.Optimizer
     updates: int
+    device: torch.device
+    precision: str = "fp32"  # fp32 | bf16 (autocast of the network's passes)
+    _acted: tuple[np.ndarray, torch.Tensor] | None = None  # the last batch act() moved to the device
 
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         raise NotImplementedError
 
-    def q_values(self, obs: np.ndarray) -> torch.Tensor:
-        """Q-values of a batch of uint8 observations (no gradient), on the learner's device."""
-        with torch.no_grad():
-            return self.online(torch.as_tensor(obs, device=self.device))
+    def autocast(self) -> torch.autocast:
+        """The context of every forward pass: bfloat16 autocast when ``precision`` is bf16."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+
+    def q_values(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Q-values (float32, no gradient) of a batch of uint8 observations, on the learner's device."""
+        with torch.no_grad(), self.autocast():
+            return self.online(torch.as_tensor(obs, device=self.device)).float()
+
+    def acting_q_values(self, obs: np.ndarray) -> torch.Tensor:
+        """:meth:`q_values` for acting: remembers the device copy of ``obs`` so that ``observe`` of the
+        same batch stores it without a second host-to-device copy."""
+        x = torch.as_tensor(obs, device=self.device)
+        self._acted = (obs, x)
+        return self.q_values(x)
+
+    def obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
+        """``obs`` on the learner's device (the copy ``act`` made when it is the batch just acted on)."""
+        if self._acted is not None and self._acted[0] is obs:
+            return self._acted[1]
+        return torch.as_tensor(obs, device=self.device)
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         return self.q_values(obs).argmax(1).cpu().numpy()
@@ -97,6 +117,7 @@ class Learner:
         terminated: np.ndarray,
         truncated: np.ndarray,
         final_obs: np.ndarray,
+        next_obs: np.ndarray | None = None,
     ) -> None:
         raise NotImplementedError
 
@@ -108,5 +129,3 @@ class Learner:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         raise NotImplementedError
-
-    device: torch.device

@@ -25,15 +25,15 @@ from gridrl.config import PQNConfig
 
 
 def q_lambda_targets(
-    rewards: np.ndarray,
-    terminated: np.ndarray,
-    truncated: np.ndarray,
-    next_q: np.ndarray,
-    final_q: np.ndarray,
+    rewards: torch.Tensor,
+    terminated: torch.Tensor,
+    truncated: torch.Tensor,
+    next_q: torch.Tensor,
+    final_q: torch.Tensor,
     gamma: float,
     lam: float,
-) -> np.ndarray:
-    """Peng's Q(lambda) returns of a rollout, arrays shaped (T, N).
+) -> torch.Tensor:
+    """Peng's Q(lambda) returns of a rollout, tensors shaped (T, N) on any device.
 
     ``next_q[t]`` is max_a Q(s_{t+1}) (after an auto-reset this is a new episode's state and is ignored),
     ``final_q[t]`` is max_a Q of the true final state where step t was truncated. Terminated steps do not
@@ -42,18 +42,21 @@ def q_lambda_targets(
     lam = 0 gives one-step targets, lam = 1 Monte Carlo returns bootstrapped at the rollout's end.
     """
     T = rewards.shape[0]
-    out = np.empty_like(rewards, dtype=np.float32)
-    g = next_q[T - 1].astype(np.float32)
+    out = torch.empty_like(rewards, dtype=torch.float32)
+    g = next_q[T - 1].float()
     for t in range(T - 1, -1, -1):
         boot = (1.0 - lam) * next_q[t] + lam * g if t < T - 1 else next_q[t]
         g = rewards[t] + gamma * boot
-        g = np.where(truncated[t], rewards[t] + gamma * final_q[t], g)
-        g = np.where(terminated[t], rewards[t], g)
+        g = torch.where(truncated[t], rewards[t] + gamma * final_q[t], g)
+        g = torch.where(terminated[t], rewards[t], g)
         out[t] = g
     return out
 
 
 class PQNLearner(Learner):
+    """The rollout lives on the learner's device: per step, one host-to-device copy of the frames (shared
+    with acting), the small reward/done vectors, and one device-to-host copy of the actions."""
+
     def __init__(
         self,
         cfg: PQNConfig,
@@ -62,30 +65,36 @@ class PQNLearner(Learner):
         total_steps: int,
         device: torch.device,
         seed: int,
+        precision: str = "fp32",
     ) -> None:
         self.cfg = cfg
         self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.device = device
+        self.precision = precision
         self.total_steps = total_steps
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.rng = np.random.default_rng([seed, 1])
         T, N = cfg.rollout_steps, cfg.n_envs
-        self.obs = torch.zeros((T, N, *obs_shape), dtype=torch.uint8, device=device)
-        self.actions = np.zeros((T, N), dtype=np.int64)
-        self.rewards = np.zeros((T, N), dtype=np.float32)
-        self.terminated = np.zeros((T, N), dtype=bool)
-        self.truncated = np.zeros((T, N), dtype=bool)
-        self.q_max = np.zeros((T, N), dtype=np.float32)  # max Q(s_t) seen while acting
-        self.final_q = np.zeros((T, N), dtype=np.float32)  # max Q(final state) of truncated steps
-        self.next_obs = torch.zeros((N, *obs_shape), dtype=torch.uint8, device=device)
+
+        def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+            return torch.zeros(shape, dtype=dtype, device=device)
+
+        self.obs = zeros(T, N, *obs_shape, dtype=torch.uint8)
+        self.actions = zeros(T, N, dtype=torch.int64)
+        self.rewards = zeros(T, N)
+        self.terminated = zeros(T, N, dtype=torch.bool)
+        self.truncated = zeros(T, N, dtype=torch.bool)
+        self.q_max = zeros(T, N)  # max Q(s_t) seen while acting
+        self.final_q = zeros(T, N)  # max Q(final state) of truncated steps
+        self.next_obs = zeros(N, *obs_shape, dtype=torch.uint8)
         self.t = 0  # steps in the current rollout
         self.updates = 0
-        self._pending_qmax: np.ndarray | None = None
+        self._pending_qmax: torch.Tensor | None = None
 
     # ---------------------------------------------------------------------------------------- acting
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
-        q = self.q_values(obs)
-        self._pending_qmax = q.max(1).values.cpu().numpy()
+        q = self.acting_q_values(obs)
+        self._pending_qmax = q.max(1).values
         return epsilon_greedy(q, epsilon, self.rng)
 
     def observe(
@@ -98,20 +107,18 @@ class PQNLearner(Learner):
         final_obs: np.ndarray,
         next_obs: np.ndarray | None = None,
     ) -> None:
-        t = self.t
-        self.obs[t].copy_(torch.as_tensor(obs))
-        self.actions[t] = actions
-        self.rewards[t] = transform_reward(rewards, self.cfg.reward)
-        self.terminated[t] = terminated
-        self.truncated[t] = truncated
+        t, dev = self.t, self.device
         assert self._pending_qmax is not None, "act() must precede observe()"
+        self.obs[t] = self.obs_tensor(obs)
+        self.actions[t] = torch.as_tensor(actions, device=dev)
+        self.rewards[t] = torch.as_tensor(transform_reward(rewards, self.cfg.reward), device=dev)
+        self.terminated[t] = torch.as_tensor(terminated, device=dev)
+        self.truncated[t] = torch.as_tensor(truncated, device=dev)
         self.q_max[t] = self._pending_qmax
         self.final_q[t] = 0.0
-        if truncated.any():
+        if truncated.any():  # a host array: no device sync
             idx = np.flatnonzero(truncated)
-            with torch.no_grad():
-                fq = self.online(torch.as_tensor(final_obs[idx], device=self.device)).max(1).values
-            self.final_q[t, idx] = fq.cpu().numpy()
+            self.final_q[t, torch.as_tensor(idx, device=dev)] = self.q_values(final_obs[idx]).max(1).values
         if next_obs is not None:
             self.next_obs.copy_(torch.as_tensor(next_obs))
         self.t += 1
@@ -121,9 +128,8 @@ class PQNLearner(Learner):
         cfg = self.cfg
         if self.t < cfg.rollout_steps:
             return None
-        with torch.no_grad():
-            last_q = self.online(self.next_obs).max(1).values.cpu().numpy()
-        next_q = np.concatenate([self.q_max[1:], last_q[None]], axis=0)
+        last_q = self.q_values(self.next_obs).max(1).values
+        next_q = torch.cat([self.q_max[1:], last_q[None]], dim=0)
         targets = q_lambda_targets(
             self.rewards, self.terminated, self.truncated, next_q, self.final_q, cfg.gamma, cfg.q_lambda
         )
@@ -132,15 +138,17 @@ class PQNLearner(Learner):
 
         T, N = self.rewards.shape
         flat_obs = self.obs.reshape(T * N, *self.obs.shape[2:])
-        flat_act = torch.as_tensor(self.actions.reshape(-1), device=self.device)
-        flat_tgt = torch.as_tensor(targets.reshape(-1), device=self.device)
+        flat_act = self.actions.reshape(-1)
+        flat_tgt = targets.reshape(-1)
         losses, qs = [], []
         self.online.train()
         for _ in range(cfg.epochs):
             perm = self.rng.permutation(T * N)
             for mb in np.array_split(perm, cfg.minibatches):
                 idx = torch.as_tensor(mb, device=self.device)
-                q = self.online(flat_obs[idx]).gather(1, flat_act[idx, None]).squeeze(1)
+                with self.autocast():
+                    q_all = self.online(flat_obs[idx])
+                q = q_all.float().gather(1, flat_act[idx, None]).squeeze(1)
                 loss = td_loss(q, flat_tgt[idx], cfg.loss)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -155,6 +163,8 @@ class PQNLearner(Learner):
         return {"td_loss": float(torch.stack(losses).mean()), "q_values": float(torch.stack(qs).mean())}
 
     # ------------------------------------------------------------------------------------ checkpoint
+    _ROLLOUT = ("actions", "rewards", "terminated", "truncated", "q_max", "final_q")
+
     def state_dict(self) -> dict[str, Any]:
         return {
             "online": self.online.state_dict(),
@@ -165,10 +175,7 @@ class PQNLearner(Learner):
             "rollout": {
                 "obs": self.obs.cpu(),
                 "next_obs": self.next_obs.cpu(),
-                **{
-                    k: torch.from_numpy(getattr(self, k))
-                    for k in ("actions", "rewards", "terminated", "truncated", "q_max", "final_q")
-                },
+                **{k: getattr(self, k).cpu() for k in self._ROLLOUT},
             },
         }
 
@@ -181,5 +188,5 @@ class PQNLearner(Learner):
         roll = state["rollout"]
         self.obs.copy_(roll["obs"])
         self.next_obs.copy_(roll["next_obs"])
-        for k in ("actions", "rewards", "terminated", "truncated", "q_max", "final_q"):
-            getattr(self, k)[:] = roll[k].numpy()
+        for k in self._ROLLOUT:
+            getattr(self, k).copy_(roll[k])
