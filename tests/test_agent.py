@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from torch import nn
 
 from conftest import compose_cfg, presets
 from gridrl.agent.common import epsilon_at, epsilon_greedy, transform_reward
-from gridrl.agent.dqn import dqn_targets
+from gridrl.agent.dqn import DQNLearner, dqn_targets
 from gridrl.agent.networks import build_q_network
 from gridrl.agent.pqn import q_lambda_targets
 from gridrl.agent.replay import ReplayBuffer
@@ -102,6 +104,10 @@ def _fill(buf: ReplayBuffer, steps: list[tuple[float, bool, bool]]) -> None:
         )
 
 
+def _gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
 def test_nstep_returns_stop_at_episode_ends_and_truncation_bootstraps_from_the_final_frame() -> None:
     g = 0.5
     buf = ReplayBuffer(capacity=64, n_envs=1, obs_shape=(1, 2, 2), n_step=3, gamma=g, max_episode_steps=4)
@@ -119,15 +125,55 @@ def test_nstep_returns_stop_at_episode_ends_and_truncation_bootstraps_from_the_f
         (1, 0, 0),
     ]
     _fill(buf, steps)
-    out = buf._gather(np.array([0, 1, 2, 3, 4, 6]), np.zeros(6, dtype=np.int64), np.ones(6, np.float32))
-    np.testing.assert_allclose(
-        out["returns"], [1 + g * 2 + g * g * 4, 2 + g * 4, 4, 1 + g * 1 + g * g * 2, 1 + g * 2, 1 + g + g * g]
+    out = buf._gather(torch.tensor([0, 1, 2, 3, 4, 6]), torch.ones(6))  # one game: row = slot
+    torch.testing.assert_close(
+        out["returns"],
+        torch.tensor([1 + g * 2 + g * g * 4, 2 + g * 4, 4, 1 + g * 1 + g * g * 2, 1 + g * 2, 1 + g + g * g]),
     )
-    np.testing.assert_allclose(out["discount"], [0, 0, 0, g**3, g**2, g**3])
+    torch.testing.assert_close(out["discount"], torch.tensor([0, 0, 0, g**3, g**2, g**3]))
     # bootstrap frames: terminated ones are unused; truncated step 5 -> its final frame 105; else obs[t+3]
     assert out["next_obs"][3, 0, 0, 0] == 105 and out["next_obs"][4, 0, 0, 0] == 105
     assert out["next_obs"][5, 0, 0, 0] == 9
     assert out["obs"][:, 0, 0, 0].tolist() == [0, 1, 2, 3, 4, 6]
+    assert out["actions"].tolist() == [0, 1, 2, 0, 1, 0]
+    assert out["slot"].tolist() == [0, 1, 2, 3, 4, 6] and out["game"].tolist() == [0] * 6
+
+
+def test_timeouts_bootstrap_from_their_own_final_frame_after_both_rings_wrap() -> None:
+    """Many games, a ring that wraps several times, timeouts at every game's own pace: every sampled
+    truncated transition must see exactly its own final frame (the side ring keeps what is referenced)."""
+    n_envs, T, n_step = 3, 5, 2
+    buf = ReplayBuffer(
+        capacity=n_envs * 23,
+        n_envs=n_envs,
+        obs_shape=(1, 1, 2),
+        n_step=n_step,
+        gamma=0.9,
+        max_episode_steps=T,
+    )
+    rng = np.random.default_rng(0)
+    t_in_ep = np.zeros(n_envs, dtype=int)
+    for t in range(200):  # obs value encodes (t, game); final frame 255 - (t % 100) marks the step
+        term = (rng.random(n_envs) < 0.1) & (t_in_ep < T - 1)
+        trunc = t_in_ep == T - 1
+        obs = np.stack([np.full((1, 1, 2), [t % 250, g], np.uint8) for g in range(n_envs)])
+        final = np.stack([np.full((1, 1, 2), [255 - t % 100, g], np.uint8) for g in range(n_envs)])
+        buf.add(obs, np.zeros(n_envs), np.zeros(n_envs, np.float32), term, trunc, final)
+        t_in_ep = np.where(term | trunc, 0, t_in_ep + 1)
+    batch = buf.sample(4096, _gen())
+    slot, game = batch["slot"], batch["game"]
+    ended = torch.zeros_like(slot, dtype=torch.bool)
+    checked = 0
+    for k in range(n_step):
+        s = (slot + k) % buf.slots
+        hit = buf.truncated[s, game] & ~ended
+        t_of_step = buf.obs[s, game, 0, 0, 0].long()
+        want = 255 - (t_of_step % 100)
+        assert torch.equal(batch["next_obs"][hit, 0, 0, 0].long(), want[hit])
+        assert torch.equal(batch["next_obs"][hit, 0, 0, 1], game[hit].to(torch.uint8))
+        checked += int(hit.sum())
+        ended |= buf.terminated[s, game] | buf.truncated[s, game]
+    assert checked > 100
 
 
 def test_frames_are_stored_once() -> None:
@@ -140,10 +186,8 @@ def test_frames_are_stored_once() -> None:
     assert buf.nbytes <= 1.05 * 100_000 * frame
 
 
-def test_uniform_sampling_only_returns_transitions_with_stored_successors() -> None:
-    buf = ReplayBuffer(capacity=40, n_envs=2, obs_shape=(1, 2, 2), n_step=2, gamma=0.9, max_episode_steps=50)
-    rng = np.random.default_rng(0)
-    for t in range(35):  # wraps the 20-slot ring
+def _fill_two_games(buf: ReplayBuffer, steps: int) -> None:
+    for t in range(steps):
         buf.add(
             np.stack([_frame(t), _frame(t)]),
             np.array([0, 1]),
@@ -152,11 +196,88 @@ def test_uniform_sampling_only_returns_transitions_with_stored_successors() -> N
             np.array([False, False]),
             np.zeros((2, 1, 2, 2), np.uint8),
         )
-    batch = buf.sample(4096, rng)
-    first = batch["obs"][:, 0, 0, 0].astype(int)
+
+
+def test_uniform_sampling_only_returns_transitions_with_stored_successors() -> None:
+    buf = ReplayBuffer(capacity=40, n_envs=2, obs_shape=(1, 2, 2), n_step=2, gamma=0.9, max_episode_steps=50)
+    _fill_two_games(buf, 35)  # wraps the 20-slot ring
+    batch = buf.sample(4096, _gen())
+    first = batch["obs"][:, 0, 0, 0].long()
     assert first.min() == 35 - 20 and first.max() == 34 - 2  # oldest slot .. newest with 2 successors
-    np.testing.assert_array_equal(batch["next_obs"][:, 0, 0, 0], first + 2)
-    assert set(np.unique(batch["game"])) == {0, 1}
+    assert torch.equal(batch["next_obs"][:, 0, 0, 0].long(), first + 2)
+    assert set(batch["game"].tolist()) == {0, 1}
+    assert torch.equal(batch["actions"], batch["game"])  # game g always played action g
+    assert torch.equal(batch["obs"][:, 0, 0, 0], buf.obs[batch["slot"], batch["game"], 0, 0, 0])
+    assert batch["obs"].dtype == torch.uint8 and batch["weights"].dtype == torch.float32
+
+
+def test_sampling_with_a_seeded_generator_is_reproducible() -> None:
+    for prioritized in (False, True):
+        buf = ReplayBuffer(40, 2, (1, 2, 2), 2, 0.9, 50, prioritized=prioritized)
+        _fill_two_games(buf, 35)
+        a, b = buf.sample(256, _gen(7), 0.5), buf.sample(256, _gen(7), 0.5)
+        for k in a:
+            assert torch.equal(a[k], b[k]), k
+        assert not torch.equal(a["slot"], buf.sample(256, _gen(8), 0.5)["slot"])
+
+
+def test_numpy_and_torch_inputs_give_identical_buffers() -> None:
+    rng = np.random.default_rng(0)
+    bufs = [ReplayBuffer(48, 3, (2, 3, 3), 3, 0.9, 4, prioritized=True) for _ in range(2)]
+    for _ in range(30):
+        step = (
+            rng.integers(0, 256, (3, 2, 3, 3), dtype=np.uint8),
+            rng.integers(0, 5, 3),
+            rng.normal(size=3).astype(np.float32),
+            rng.random(3) < 0.2,
+            rng.random(3) < 0.3,
+            rng.integers(0, 256, (3, 2, 3, 3), dtype=np.uint8),
+        )
+        bufs[0].add(*step)
+        bufs[1].add(*(torch.from_numpy(x) for x in step))
+    a, b = (buf.state_dict() for buf in bufs)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(torch.as_tensor(a[k]), torch.as_tensor(b[k])), k
+
+
+def test_state_dict_round_trip_gives_identical_samples() -> None:
+    rng = np.random.default_rng(1)
+    src = ReplayBuffer(60, 3, (1, 2, 2), 3, 0.9, 5, prioritized=True)
+    for _ in range(47):  # wraps the 20-slot ring
+        src.add(
+            rng.integers(0, 256, (3, 1, 2, 2), dtype=np.uint8),
+            rng.integers(0, 5, 3),
+            rng.normal(size=3).astype(np.float32),
+            rng.random(3) < 0.1,
+            rng.random(3) < 0.2,
+            rng.integers(0, 256, (3, 1, 2, 2), dtype=np.uint8),
+        )
+    b = src.sample(32, _gen(3))
+    src.update_priorities(b["slot"], b["game"], torch.linspace(0.0, 5.0, 32), eps=1e-3)
+    state = src.state_dict()
+    assert state["obs"].data_ptr() == src.obs.data_ptr()  # on the CPU the state shares the memory
+    assert all(isinstance(v, (torch.Tensor, int)) for v in state.values())
+    dst = ReplayBuffer(60, 3, (1, 2, 2), 3, 0.9, 5, prioritized=True)
+    dst.load_state_dict(state)
+    gen_a, gen_b = _gen(11), _gen(11)
+    for _ in range(3):
+        a, b = src.sample(64, gen_a, 0.7), dst.sample(64, gen_b, 0.7)
+        for k in a:
+            assert torch.equal(a[k], b[k]), k
+    assert float(dst.max_priority) == pytest.approx(5.0 + 1e-3)
+    # the next add continues identically too (ring pointers, side ring, max priority)
+    for buf in (src, dst):
+        frames = np.ones((3, 1, 2, 2), np.uint8)
+        buf.add(frames, np.ones(3), np.ones(3, np.float32), [0, 0, 1], [1, 1, 0], 9 * frames)
+    for k, v in src.state_dict().items():
+        assert torch.equal(torch.as_tensor(v), torch.as_tensor(dst.state_dict()[k])), k
+
+
+def test_load_state_dict_refuses_another_shape() -> None:
+    state = ReplayBuffer(40, 2, (1, 2, 2), 2, 0.9, 50).state_dict()
+    with pytest.raises(ValueError, match="replay obs"):
+        ReplayBuffer(40, 2, (1, 3, 3), 2, 0.9, 50).load_state_dict(state)
 
 
 def test_prioritized_sampling_prefers_high_priority() -> None:
@@ -179,15 +300,126 @@ def test_prioritized_sampling_prefers_high_priority() -> None:
             np.array([False]),
             np.zeros((1, 1, 2, 2), np.uint8),
         )
-    slots = np.arange(19)
-    buf.update_priorities(slots, np.zeros(19, dtype=np.int64), np.where(slots == 5, 10.0, 1.0), eps=1e-9)
-    batch = buf.sample(4000, np.random.default_rng(0), beta=1.0)
+    slots = torch.arange(19)
+    td = torch.where(slots == 5, 10.0, 1.0)
+    buf.update_priorities(slots, torch.zeros(19, dtype=torch.int64), td, eps=1e-9)
+    assert float(buf.max_priority) == pytest.approx(10.0)
+    batch = buf.sample(4000, _gen(), beta=1.0)
     hot = batch["slot"] == 5
-    assert set(np.unique(batch["slot"])) == set(range(19))  # every stored transition is reachable
-    assert hot.mean() == pytest.approx(10 / 28, abs=0.03)  # proportional to priority
+    assert set(batch["slot"].tolist()) == set(range(19))  # every stored transition is reachable
+    assert hot.float().mean().item() == pytest.approx(10 / 28, abs=0.03)  # proportional to priority
     # importance weights undo the bias: (N * P)^-beta, normalised by the largest
-    assert batch["weights"][~hot].max() == pytest.approx(1.0)
-    assert batch["weights"][hot].max() == pytest.approx(0.1, rel=1e-4)
+    assert batch["weights"][~hot].max().item() == pytest.approx(1.0)
+    assert batch["weights"][hot].max().item() == pytest.approx(0.1, rel=1e-4)
+
+
+def test_prioritized_sampling_over_a_wrapped_ring_skips_the_newest_slots() -> None:
+    buf = ReplayBuffer(40, 2, (1, 2, 2), 2, 0.9, 50, prioritized=True, alpha=0.0)  # alpha 0: uniform
+    _fill_two_games(buf, 35)  # pos 15: valid slots 15..19 then 0..12
+    batch = buf.sample(4096, _gen(), beta=1.0)
+    first = batch["obs"][:, 0, 0, 0].long()
+    assert first.min() == 15 and first.max() == 32 and len(set(first.tolist())) == 18
+    assert torch.equal(batch["next_obs"][:, 0, 0, 0].long(), first + 2)
+    torch.testing.assert_close(batch["weights"], torch.ones(4096))
+
+
+def test_duplicate_priority_updates_keep_the_largest() -> None:
+    buf = ReplayBuffer(40, 1, (1, 2, 2), 1, 0.9, 50, prioritized=True)
+    _fill(buf, [(0.0, False, False)] * 5)
+    buf.update_priorities(
+        torch.tensor([2, 2, 3]), torch.zeros(3, dtype=torch.int64), torch.tensor([3.0, -7.0, 1.0]), 0.0
+    )
+    assert buf.priorities[:5, 0].tolist() == [1.0, 1.0, 7.0, 1.0, 1.0]
+    buf.add(
+        _frame(0)[None],
+        np.zeros(1),
+        np.zeros(1, np.float32),
+        np.zeros(1, bool),
+        np.zeros(1, bool),
+        _frame(0)[None],
+    )
+    assert buf.priorities[5, 0].item() == 7.0  # new transitions get the largest priority seen
+
+
+# --------------------------------------------------------------------------------------- DQN learner
+def _dqn_learner(seed: int = 0) -> DQNLearner:
+    cfg = to_config(
+        compose_cfg(
+            [
+                "agent=dqn",
+                "model=mlp",
+                "env.height=5",
+                "env.width=5",
+                "agent.n_envs=4",
+                "agent.buffer_size=256",
+                "agent.learning_starts=0",
+                "agent.batch_size=8",
+                "agent.replay_ratio=0.5",
+                "agent.prioritized=true",
+            ]
+        )
+    )
+    shape = obs_shape(cfg.env)
+    torch.manual_seed(seed)
+    net = build_q_network(cfg.model, shape, n_actions(cfg.env))
+    return DQNLearner(cfg.agent, net, shape, 1000, torch.device("cpu"), seed, cfg.env.max_steps)
+
+
+def _feed(learner: DQNLearner, steps: int, as_tensors: bool = False) -> list[float]:
+    rng = np.random.default_rng(5)
+    n, shape = learner.cfg.n_envs, learner.replay.obs_shape
+    losses = []
+    for t in range(steps):
+        step = [
+            rng.integers(0, 2, (n, *shape), dtype=np.uint8),
+            rng.integers(0, 4, n),
+            rng.normal(size=n).astype(np.float32),
+            rng.random(n) < 0.1,
+            rng.random(n) < 0.1,
+            rng.integers(0, 2, (n, *shape), dtype=np.uint8),
+        ]
+        if as_tensors:  # what a learner that keeps the observations on its device hands over
+            step = [torch.from_numpy(x) if i != 2 else x for i, x in enumerate(step)]
+        learner.observe(*step)
+        out = learner.update(t * n)
+        if out is not None:
+            losses.append(out["td_loss"])
+    return losses
+
+
+def test_dqn_learns_the_same_from_numpy_and_tensor_observations() -> None:
+    a, b = _dqn_learner(), _dqn_learner()
+    la, lb = _feed(a, 20), _feed(b, 20, as_tensors=True)
+    assert la == lb and len(la) > 5
+    for k, v in a.online.state_dict().items():
+        assert torch.equal(v, b.online.state_dict()[k]), k
+
+
+def test_dqn_state_dict_round_trip_continues_identically() -> None:
+    src = _dqn_learner()
+    _feed(src, 15)
+    state = src.state_dict()
+    assert state["replay_generator"].dtype == torch.uint8 and state["replay_generator_device"] == "cpu"
+    buf = io.BytesIO()
+    torch.save(state, buf)  # as a checkpoint (loaded as data only): nothing aliases the source either
+    buf.seek(0)
+    dst = _dqn_learner(seed=1)  # another seed: everything that matters must come from the state
+    dst.load_state_dict(torch.load(buf, weights_only=True))
+    assert torch.equal(src.generator.get_state(), dst.generator.get_state())
+    assert _feed(src, 10) == _feed(dst, 10)
+    for k, v in src.online.state_dict().items():
+        assert torch.equal(v, dst.online.state_dict()[k]), k
+
+
+def test_dqn_state_from_another_device_kind_keeps_the_seeded_generator(caplog) -> None:
+    src, dst = _dqn_learner(), _dqn_learner(seed=1)
+    state = src.state_dict()
+    state["replay_generator"] = torch.zeros(16, dtype=torch.uint8)  # a CUDA generator's state
+    state["replay_generator_device"] = "cuda"
+    before = dst.generator.get_state()
+    dst.load_state_dict(state)
+    assert torch.equal(dst.generator.get_state(), before)
+    assert "replay sampling generator not restored" in caplog.text
 
 
 # ------------------------------------------------------------------------------------------ targets
@@ -207,12 +439,12 @@ def test_dqn_targets_double_terminal_truncated() -> None:
     )
 
 
-def _rollout():
-    r = np.array([[1.0], [2.0], [3.0], [4.0], [5.0]], dtype=np.float32)
-    term = np.array([[0], [1], [0], [0], [0]], dtype=bool)
-    trunc = np.array([[0], [0], [0], [1], [0]], dtype=bool)
-    next_q = np.array([[10.0], [20.0], [30.0], [40.0], [50.0]], dtype=np.float32)
-    final_q = np.array([[0.0], [0.0], [0.0], [7.0], [0.0]], dtype=np.float32)
+def _rollout() -> tuple[torch.Tensor, ...]:
+    r = torch.tensor([[1.0], [2.0], [3.0], [4.0], [5.0]])
+    term = torch.tensor([[0], [1], [0], [0], [0]], dtype=torch.bool)
+    trunc = torch.tensor([[0], [0], [0], [1], [0]], dtype=torch.bool)
+    next_q = torch.tensor([[10.0], [20.0], [30.0], [40.0], [50.0]])
+    final_q = torch.tensor([[0.0], [0.0], [0.0], [7.0], [0.0]])
     return r, term, trunc, next_q, final_q
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ from gridrl.agent.common import (
 )
 from gridrl.agent.replay import ReplayBuffer
 from gridrl.config import DQNConfig
+
+log = logging.getLogger(__name__)
 
 
 def dqn_targets(
@@ -56,7 +59,10 @@ class DQNLearner(Learner):
         for p in self.target.parameters():
             p.requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
-        self.rng = np.random.default_rng([seed, 2])
+        self.rng = np.random.default_rng([seed, 2])  # epsilon-greedy acting (host)
+        # replay sampling: a torch generator on the learner's device (the buffer lives there too)
+        self.generator = torch.Generator(device=device)
+        self.generator.manual_seed(int(np.random.SeedSequence([seed, 3]).generate_state(1, np.uint64)[0]))
         self.replay = ReplayBuffer(
             cfg.buffer_size,
             cfg.n_envs,
@@ -66,6 +72,7 @@ class DQNLearner(Learner):
             max_episode_steps,
             cfg.prioritized,
             cfg.per_alpha,
+            device=device,
         )
         self.updates = 0
         self.update_credit = 0.0  # fractional updates owed by the replay ratio
@@ -75,14 +82,15 @@ class DQNLearner(Learner):
 
     def observe(
         self,
-        obs: np.ndarray,
-        actions: np.ndarray,
+        obs: np.ndarray | torch.Tensor,
+        actions: np.ndarray | torch.Tensor,
         rewards: np.ndarray,
-        terminated: np.ndarray,
-        truncated: np.ndarray,
-        final_obs: np.ndarray,
-        next_obs: np.ndarray | None = None,
+        terminated: np.ndarray | torch.Tensor,
+        truncated: np.ndarray | torch.Tensor,
+        final_obs: np.ndarray | torch.Tensor,
+        next_obs: np.ndarray | torch.Tensor | None = None,
     ) -> None:
+        """Numpy arrays or tensors (device tensors are stored without a host round trip)."""
         self.replay.add(
             obs, actions, transform_reward(rewards, self.cfg.reward), terminated, truncated, final_obs
         )
@@ -110,24 +118,15 @@ class DQNLearner(Learner):
 
     def _gradient_step(self, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
-        b = self.replay.sample(cfg.batch_size, self.rng, beta)
-        dev = self.device
-        obs = torch.as_tensor(b["obs"], device=dev)
-        next_obs = torch.as_tensor(b["next_obs"], device=dev)
-        actions = torch.as_tensor(b["actions"], device=dev)
+        b = self.replay.sample(cfg.batch_size, self.generator, beta)  # tensors on self.device
         with torch.no_grad():  # bootstrap values in eval mode (no dropout), like acting
             self.online.eval()
-            next_target = self.target(next_obs)
-            next_online = self.online(next_obs) if cfg.double else None
+            next_target = self.target(b["next_obs"])
+            next_online = self.online(b["next_obs"]) if cfg.double else None
             self.online.train()
-            target = dqn_targets(
-                torch.as_tensor(b["returns"], device=dev),
-                torch.as_tensor(b["discount"], device=dev),
-                next_online,
-                next_target,
-            )
-        q = self.online(obs).gather(1, actions[:, None]).squeeze(1)
-        weights = torch.as_tensor(b["weights"], device=dev) if cfg.prioritized else None
+            target = dqn_targets(b["returns"], b["discount"], next_online, next_target)
+        q = self.online(b["obs"]).gather(1, b["actions"][:, None]).squeeze(1)
+        weights = b["weights"] if cfg.prioritized else None
         loss = td_loss(q, target, cfg.loss, weights)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -136,8 +135,7 @@ class DQNLearner(Learner):
         self.optimizer.step()
         self.updates += 1
         if cfg.prioritized:
-            td = (q.detach() - target).cpu().numpy()
-            self.replay.update_priorities(b["slot"], b["game"], td, cfg.per_eps)
+            self.replay.update_priorities(b["slot"], b["game"], q.detach() - target, cfg.per_eps)
         self._sync_target()
         return loss.detach(), q.detach().mean()
 
@@ -156,6 +154,8 @@ class DQNLearner(Learner):
             "target": self.target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "rng": rng_state(self.rng),
+            "replay_generator": self.generator.get_state(),  # a CPU uint8 tensor on every device
+            "replay_generator_device": self.generator.device.type,
             "updates": self.updates,
             "update_credit": self.update_credit,
         }
@@ -168,6 +168,15 @@ class DQNLearner(Learner):
         self.target.load_state_dict(state["target"])
         self.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(self.rng, state["rng"])
+        if state.get("replay_generator_device") == self.generator.device.type:
+            self.generator.set_state(state["replay_generator"].cpu())
+        else:  # saved on another kind of device (or before the generator existed): keep the seeded one
+            log.warning(
+                "replay sampling generator not restored (saved for %s, running on %s): the resumed run "
+                "samples differently from an uninterrupted one",
+                state.get("replay_generator_device", "an older version"),
+                self.generator.device.type,
+            )
         self.updates = int(state["updates"])
         self.update_credit = float(state["update_credit"])
         if "replay" in state:
