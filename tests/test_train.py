@@ -90,8 +90,19 @@ def test_agent_learns_a_tiny_game(tmp_path: Path, overrides: tuple[str, ...]) ->
     assert (tmp_path / "final" / "q_network.pt").exists()
 
 
-def test_bf16_runs_the_network_in_bfloat16_and_hands_out_float32(tmp_path: Path) -> None:
-    trainer = make_trainer(tmp_path, "trainer.precision=bf16", "agent.n_envs=4")
+@pytest.mark.parametrize("agent", ["pqn", "dqn"])
+def test_bf16_runs_the_network_in_bfloat16_and_hands_out_float32(tmp_path: Path, agent: str) -> None:
+    trainer = make_trainer(
+        tmp_path,
+        f"agent={agent}",
+        "trainer.precision=bf16",
+        "agent.n_envs=4",
+        *(["agent.learning_starts=256", "agent.buffer_size=2048"] if agent == "dqn" else []),
+        "trainer.total_steps=1024",
+        "trainer.eval_episodes=20",
+    )
+    result = trainer.run()  # gradient steps under autocast: finite losses (the Trainer checks)
+    assert trainer.learner.updates > 0 and math.isfinite(result["mean_return"])
     learner = trainer.learner
     seen: list[torch.dtype] = []
     learner.online.head.register_forward_hook(lambda mod, inp, out: seen.append(out.dtype))

@@ -71,7 +71,16 @@ def make_learner(cfg: Config, device: torch.device) -> Learner:
             cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, cfg.trainer.precision
         )
     assert isinstance(cfg.agent, DQNConfig)
-    return DQNLearner(cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, cfg.env.max_steps)
+    return DQNLearner(
+        cfg.agent,
+        net,
+        shape,
+        cfg.trainer.total_steps,
+        device,
+        cfg.seed,
+        cfg.env.max_steps,
+        cfg.trainer.precision,
+    )
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -404,7 +413,9 @@ class Trainer:
             and self.device.type == "cpu"
             and not torch.ops.mkldnn._is_mkldnn_bf16_supported()
         ):
-            log.warning("trainer.precision=bf16: this CPU has no native bfloat16 support; fp32 is faster here")
+            log.warning(
+                "trainer.precision=bf16: this CPU has no native bfloat16 support; fp32 is faster here"
+            )
 
     def _progress_bar(self) -> Any:
         if not self.cfg.trainer.progress:

@@ -50,9 +50,11 @@ class DQNLearner(Learner):
         device: torch.device,
         seed: int,
         max_episode_steps: int,
+        precision: str = "fp32",
     ) -> None:
         self.cfg = cfg
         self.device = device
+        self.precision = precision
         self.total_steps = total_steps
         self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.target = copy.deepcopy(self.online).eval()
@@ -78,7 +80,7 @@ class DQNLearner(Learner):
         self.update_credit = 0.0  # fractional updates owed by the replay ratio
 
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
-        return epsilon_greedy(self.q_values(obs), epsilon, self.rng)
+        return epsilon_greedy(self.acting_q_values(obs), epsilon, self.rng)
 
     def observe(
         self,
@@ -90,7 +92,10 @@ class DQNLearner(Learner):
         final_obs: np.ndarray | torch.Tensor,
         next_obs: np.ndarray | torch.Tensor | None = None,
     ) -> None:
-        """Numpy arrays or tensors (device tensors are stored without a host round trip)."""
+        """Numpy arrays or tensors (device tensors are stored without a host round trip; the frames
+        ``act`` just moved to the device are reused)."""
+        if isinstance(obs, np.ndarray):
+            obs = self.obs_tensor(obs)
         self.replay.add(
             obs, actions, transform_reward(rewards, self.cfg.reward), terminated, truncated, final_obs
         )
@@ -119,13 +124,15 @@ class DQNLearner(Learner):
     def _gradient_step(self, beta: float) -> tuple[torch.Tensor, torch.Tensor]:
         cfg = self.cfg
         b = self.replay.sample(cfg.batch_size, self.generator, beta)  # tensors on self.device
-        with torch.no_grad():  # bootstrap values in eval mode (no dropout), like acting
+        with torch.no_grad(), self.autocast():  # bootstrap values in eval mode (no dropout), like acting
             self.online.eval()
-            next_target = self.target(b["next_obs"])
-            next_online = self.online(b["next_obs"]) if cfg.double else None
+            next_target = self.target(b["next_obs"]).float()
+            next_online = self.online(b["next_obs"]).float() if cfg.double else None
             self.online.train()
-            target = dqn_targets(b["returns"], b["discount"], next_online, next_target)
-        q = self.online(b["obs"]).gather(1, b["actions"][:, None]).squeeze(1)
+        target = dqn_targets(b["returns"], b["discount"], next_online, next_target)
+        with self.autocast():
+            q_all = self.online(b["obs"])
+        q = q_all.float().gather(1, b["actions"][:, None]).squeeze(1)
         weights = b["weights"] if cfg.prioritized else None
         loss = td_loss(q, target, cfg.loss, weights)
         self.optimizer.zero_grad(set_to_none=True)
