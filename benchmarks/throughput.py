@@ -154,6 +154,11 @@ def gridrl_training(overrides: list[str], seconds: float, args: argparse.Namespa
         threads = torch.get_num_threads()
         device = str(trainer.device)
         trainer.run()
+        alone_ms = None
+        if isinstance(agent, DQNConfig):  # the gradient step alone (sampling included): the floor
+            learner.online.train()
+            alone_ms = 1e3 * _median_time(lambda: [learner._gradient_step(1.0) for _ in range(20)], 5) / 20
+            learner.online.eval()
     (t0, s0, u0), (t1, s1, u1) = marks[0], marks[-1]
     dt = max(t1 - t0, 1e-9)
     if isinstance(agent, DQNConfig):
@@ -171,6 +176,7 @@ def gridrl_training(overrides: list[str], seconds: float, args: argparse.Namespa
         "params": params,
         "threads": threads,
         "device": device,
+        "alone_ms": alone_ms,
     }
 
 
@@ -200,6 +206,7 @@ def sb3_training(model: str, seconds: float, args: argparse.Namespace) -> dict[s
                 return marks[-1][0] - marks[0][0] < seconds
 
         sb3.learn(total_timesteps=1_000_000_000, callback=Clock())
+        alone_ms = 1e3 * _median_time(lambda: sb3.train(gradient_steps=20, batch_size=sb3.batch_size), 5) / 20
     (t0, s0, u0), (t1, s1, u1) = marks[0], marks[-1]
     dt = max(t1 - t0, 1e-9)
     return {
@@ -212,6 +219,7 @@ def sb3_training(model: str, seconds: float, args: argparse.Namespace) -> dict[s
         "params": params,
         "threads": threads,
         "device": str(sb3.device),
+        "alone_ms": alone_ms,
     }
 
 
@@ -472,27 +480,38 @@ def main(argv: list[str] | None = None) -> None:
         emit("## Training (same game, same network; gridrl Trainer vs SB3 DQN)")
         emit()
         emit(
-            "| learner | model | params | N games | batch | updates per env step | env steps/s | updates/s | samples trained/s | vs SB3 | threads | device |"
+            "| learner | model | precision | params | N games | batch | updates per env step | env steps/s | updates/s | samples trained/s | vs SB3 | ms per update: loop | alone | threads | device |"
         )
-        emit("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        emit("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+
+        def row(who: str, model: str, precision: str, r: dict[str, Any], vs: str) -> None:
+            alone = f"{r['alone_ms']:.2f}" if r["alone_ms"] is not None else "-"
+            emit(
+                f"| {who} | {model} | {precision} | {r['params']:,} | {r['n']} | {r['batch']} | {r['ratio']:.3g} | {r['sps']:,.0f} | {r['ups']:,.1f} | {r['ups'] * r['batch']:,.0f} | {vs} | {1e3 / r['ups']:.2f} | {alone} | {r['threads']} | {r['device']} |"
+            )
+
+        precisions = ["fp32"] + ([] if args.quick else ["bf16"])
         for model in ("ego_cnn", "seed_cnn"):
-            g = gridrl_training([*DQN_MATCH, f"model={model}"], seconds, args)
             s = sb3_training(model, seconds, args)
-            for who, r in (("gridrl dqn", g), ("SB3 DQN", s)):
-                vs = f"{r['sps'] / s['sps']:.2f}x" if who.startswith("gridrl") else "1x"
-                emit(
-                    f"| {who} | {model} | {r['params']:,} | {r['n']} | {r['batch']} | {r['ratio']:.3g} | {r['sps']:,.0f} | {r['ups']:,.1f} | {r['ups'] * r['batch']:,.0f} | {vs} | {r['threads']} | {r['device']} |"
+            for precision in precisions:
+                g = gridrl_training(
+                    [*DQN_MATCH, f"model={model}", f"trainer.precision={precision}"], seconds, args
                 )
+                row("gridrl dqn", model, precision, g, f"{g['sps'] / s['sps']:.2f}x")
+            row("SB3 DQN", model, "fp32", s, "1x")
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         pqn_threads = [args.threads] + ([1] if args.threads == 0 and cores > 1 and not args.quick else [])
         for th in pqn_threads:  # the default learner, and with one thread when that is not the default
-            r = gridrl_training([], seconds, argparse.Namespace(**{**vars(args), "threads": th}))
-            emit(
-                f"| gridrl pqn (default) | ego_cnn | {r['params']:,} | {r['n']} | {r['batch']} | {r['ratio']:.3g} | {r['sps']:,.0f} | {r['ups']:,.1f} | {r['ups'] * r['batch']:,.0f} | - | {r['threads']} | {r['device']} |"
-            )
+            for precision in precisions:
+                r = gridrl_training(
+                    [f"trainer.precision={precision}"],
+                    seconds,
+                    argparse.Namespace(**{**vars(args), "threads": th}),
+                )
+                row("gridrl pqn (default)", "ego_cnn", precision, r, "-")
         emit()
         emit(
-            f"Steady state: both measured from {1 if args.quick else 3} s after the replay warm-up (learning_starts {LEARNING_STARTS:,}) for {seconds:g} s, gridrl through its real Trainer loop (TensorBoard logging included), SB3 through its own learn() loop. Replay ratio = gradient updates per env step; samples trained/s = updates/s x batch."
+            f"Steady state: both measured from {1 if args.quick else 3} s after the replay warm-up (learning_starts {LEARNING_STARTS:,}) for {seconds:g} s, gridrl through its real Trainer loop (TensorBoard logging included), SB3 through its own learn() loop. Replay ratio = gradient updates per env step; samples trained/s = updates/s x batch. ms per update: loop = wall time of the whole loop per gradient update (acting, game, replay and logging included); alone = one gradient step by itself (batch sampling included; SB3: `model.train()`), the arithmetic floor the loop can approach. bf16 = `trainer.precision=bf16` (autocast of the network passes)."
         )
         emit()
     if "game" not in skip:
