@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import GRIDRL, compose_cfg, presets
-from gridrl.config import ConfigError, DQNConfig, PQNConfig, to_config
+from gridrl.config import CONF_DIR, ConfigError, DQNConfig, PQNConfig, to_config
 
 
 @pytest.mark.parametrize("group", ["env", "model", "agent", "trainer", "experiment"])
@@ -44,6 +44,16 @@ def test_repro_experiments_use_the_tutorials_image_and_network() -> None:
     assert isinstance(cfg.agent, DQNConfig) and cfg.agent.buffer_size == 20000 and cfg.agent.gamma == 0.99
     cfg = to_config(compose_cfg(["experiment=sentdex_repro"]))
     assert cfg.env.obs_mode == "rgb" and cfg.env.height == 10 and cfg.model.name == "sentdex_cnn"
+
+
+def test_every_experiment_preset_composes_into_a_valid_config() -> None:
+    names = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+    assert {"crowded", "seed_game", "seed_repro"} <= set(names)
+    for name in names:
+        to_config(compose_cfg([f"experiment={name}"]))
+    crowded = to_config(compose_cfg(["experiment=crowded"]))
+    assert crowded.env.on_food == "respawn" and not crowded.agent.reward.clip
+    assert crowded.trainer.total_steps > to_config(compose_cfg([])).trainer.total_steps
 
 
 def test_dqn_preset_is_typed() -> None:
