@@ -18,7 +18,7 @@ Sections (each figure states N games, batch, replay ratio, parameters, threads a
 
 Usage::
 
-    python benchmarks/throughput.py                # 10 s per training figure, best of 2 interleaved: ~8 minutes
+    python benchmarks/throughput.py                # 10 s per training figure, best of 2 interleaved: ~10 minutes
     python benchmarks/throughput.py --quick        # ~3 s per figure (a smoke test, noisy)
     python benchmarks/throughput.py --seconds 20 --threads 2 --out benchmarks/results/throughput.md
 
@@ -502,19 +502,20 @@ def main(argv: list[str] | None = None) -> None:
             return {**out, "alone_ms": min(alone) if alone else None}
 
         for model in ("ego_cnn", "seed_cnn"):
-            runs: dict[str, list[dict[str, Any]]] = {p: [] for p in ["sb3", *precisions]}
+            # gridrl's default double DQN in fp32 and bf16, and without double DQN: SB3's arithmetic
+            # (2 forward passes per update instead of 3)
+            variants = {f"gridrl dqn|{p}": [f"trainer.precision={p}"] for p in precisions}
+            variants["gridrl dqn, double=false|fp32"] = ["agent.double=false"]
+            runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ["sb3", *variants]}
             for _ in range(repeats):  # interleaved, best of each: the machine's speed drifts
                 runs["sb3"].append(sb3_training(model, seconds, args))
-                for precision in precisions:
-                    runs[precision].append(
-                        gridrl_training(
-                            [*DQN_MATCH, f"model={model}", f"trainer.precision={precision}"], seconds, args
-                        )
-                    )
+                for key, extra in variants.items():
+                    runs[key].append(gridrl_training([*DQN_MATCH, f"model={model}", *extra], seconds, args))
             s = best(runs["sb3"])
-            for precision in precisions:
-                g = best(runs[precision])
-                row("gridrl dqn", model, precision, g, f"{g['sps'] / s['sps']:.2f}x")
+            for key in variants:
+                who, precision = key.split("|")
+                g = best(runs[key])
+                row(who, model, precision, g, f"{g['sps'] / s['sps']:.2f}x")
             row("SB3 DQN", model, "fp32", s, "1x")
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         pqn_threads = [args.threads] + ([1] if args.threads == 0 and cores > 1 and not args.quick else [])
