@@ -221,18 +221,25 @@ def test_sampling_with_a_seeded_generator_is_reproducible() -> None:
         assert not torch.equal(a["slot"], buf.sample(256, _gen(8), 0.5)["slot"])
 
 
+def _random_step(
+    rng: np.random.Generator, n: int, frame: tuple[int, ...], p_term: float, p_trunc: float
+) -> tuple[np.ndarray, ...]:
+    """Random arguments of ``ReplayBuffer.add`` for ``n`` games."""
+    return (
+        rng.integers(0, 256, (n, *frame), dtype=np.uint8),
+        rng.integers(0, 5, n),
+        rng.normal(size=n).astype(np.float32),
+        rng.random(n) < p_term,
+        rng.random(n) < p_trunc,
+        rng.integers(0, 256, (n, *frame), dtype=np.uint8),
+    )
+
+
 def test_numpy_and_torch_inputs_give_identical_buffers() -> None:
     rng = np.random.default_rng(0)
     bufs = [ReplayBuffer(48, 3, (2, 3, 3), 3, 0.9, 4, prioritized=True) for _ in range(2)]
     for _ in range(30):
-        step = (
-            rng.integers(0, 256, (3, 2, 3, 3), dtype=np.uint8),
-            rng.integers(0, 5, 3),
-            rng.normal(size=3).astype(np.float32),
-            rng.random(3) < 0.2,
-            rng.random(3) < 0.3,
-            rng.integers(0, 256, (3, 2, 3, 3), dtype=np.uint8),
-        )
+        step = _random_step(rng, 3, (2, 3, 3), 0.2, 0.3)
         bufs[0].add(*step)
         bufs[1].add(*(torch.from_numpy(x) for x in step))
     a, b = (buf.state_dict() for buf in bufs)
@@ -245,14 +252,7 @@ def test_state_dict_round_trip_gives_identical_samples() -> None:
     rng = np.random.default_rng(1)
     src = ReplayBuffer(60, 3, (1, 2, 2), 3, 0.9, 5, prioritized=True)
     for _ in range(47):  # wraps the 20-slot ring
-        src.add(
-            rng.integers(0, 256, (3, 1, 2, 2), dtype=np.uint8),
-            rng.integers(0, 5, 3),
-            rng.normal(size=3).astype(np.float32),
-            rng.random(3) < 0.1,
-            rng.random(3) < 0.2,
-            rng.integers(0, 256, (3, 1, 2, 2), dtype=np.uint8),
-        )
+        src.add(*_random_step(rng, 3, (1, 2, 2), 0.1, 0.2))
     b = src.sample(32, _gen(3))
     src.update_priorities(b["slot"], b["game"], torch.linspace(0.0, 5.0, 32), eps=1e-3)
     state = src.state_dict()
