@@ -311,9 +311,7 @@ class TrainerConfig:
     progress: bool = True  # show a progress bar on the terminal
     threads: int = 0  # torch intra-op threads (0 = all cores of this machine, shared by sweep jobs)
     deterministic: bool = True  # torch deterministic algorithms (same seed, same numbers)
-    precision: str = (
-        "fp32"  # fp32 | bf16: network passes under bfloat16 autocast (weights, Adam, losses fp32)
-    )
+    precision: str = "fp32"  # fp32 | bf16 (network passes under bfloat16 autocast; weights, Adam fp32)
 
     def __post_init__(self) -> None:
         check_range("trainer.total_steps", self.total_steps, 1)
