@@ -100,7 +100,7 @@ class Learner:
         self._acted = (obs, x)
         return self.q_values(x)
 
-    def obs_tensor(self, obs: np.ndarray) -> torch.Tensor:
+    def obs_tensor(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """``obs`` on the learner's device (the copy ``act`` made when it is the batch just acted on)."""
         if self._acted is not None and self._acted[0] is obs:
             return self._acted[1]

@@ -94,10 +94,13 @@ class DQNLearner(Learner):
     ) -> None:
         """Numpy arrays or tensors (device tensors are stored without a host round trip; the frames
         ``act`` just moved to the device are reused)."""
-        if isinstance(obs, np.ndarray):
-            obs = self.obs_tensor(obs)
         self.replay.add(
-            obs, actions, transform_reward(rewards, self.cfg.reward), terminated, truncated, final_obs
+            self.obs_tensor(obs),
+            actions,
+            transform_reward(rewards, self.cfg.reward),
+            terminated,
+            truncated,
+            final_obs,
         )
 
     def update(self, env_step: int) -> dict[str, float] | None:
