@@ -23,8 +23,8 @@ Env steps/s = env steps / training seconds with evaluation excluded.  Usage::
     python benchmarks/time_to_solve.py --configs default,mlp,full,dqn,sb3 --seeds 0,1,2 --budget 120 \\
         [--env sentdex] --out benchmarks/results/default_120s.md
 
-Configs: default (pqn, ego view, ego_cnn), mlp, full (planes view + small_cnn), dqn, seed_cnn, sb3,
-sb3_clip.  ``--dry-run`` prints the commands only.  Raw evaluation points go to ``<out>.json``.
+Configs: default (pqn, ego view, ego_cnn), mlp, full (planes view + small_cnn), dqn, dqn_fast, seed_cnn,
+sb3, sb3_clip.  ``--dry-run`` prints the commands only.  Raw evaluation points go to ``<out>.json``.
 """
 
 from __future__ import annotations
@@ -72,6 +72,11 @@ CONFIGS: dict[str, Spec] = {
         prior_sps=10_000,
     ),
     "dqn": Spec("gridrl dqn (replay), ego view, ego_cnn", ["agent=dqn"], prior_sps=1_500),
+    "dqn_fast": Spec(
+        "gridrl dqn_fast (replay, 128 games, batch 512), ego view, ego_cnn",
+        ["agent=dqn_fast"],
+        prior_sps=15_000,
+    ),
     "seed_cnn": Spec("gridrl pqn, ego view, seed_cnn", ["model=seed_cnn"], prior_sps=2_500),
     "sb3": Spec("SB3 DQN, ego view, ego_cnn, game rewards", sb3_reward="raw"),
     "sb3_clip": Spec("SB3 DQN, ego view, ego_cnn, gridrl reward scale+clip", sb3_reward="clip"),

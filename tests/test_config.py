@@ -56,6 +56,23 @@ def test_every_experiment_preset_composes_into_a_valid_config() -> None:
     assert crowded.trainer.total_steps > to_config(compose_cfg([])).trainer.total_steps
 
 
+def test_dqn_fast_is_the_dqn_preset_at_the_default_learners_scale() -> None:
+    dqn = to_config(compose_cfg(["agent=dqn"])).agent
+    cfg = to_config(compose_cfg(["agent=dqn_fast"]))
+    fast = cfg.agent
+    assert isinstance(fast, DQNConfig) and cfg.name == "default-dqn_fast"
+    assert (fast.n_envs, fast.batch_size) == (128, 512)
+    assert fast.replay_ratio * fast.batch_size == 2.0  # each transition trained on twice on average
+    # the learning rule is dqn's: only the scale, the schedule and the target period differ
+    assert (fast.double, fast.n_step, fast.loss, fast.gamma, fast.reward) == (
+        dqn.double,
+        dqn.n_step,
+        dqn.loss,
+        dqn.gamma,
+        dqn.reward,
+    )
+
+
 def test_dqn_preset_is_typed() -> None:
     cfg = to_config(compose_cfg(["agent=dqn", "agent.n_step=5", "agent.prioritized=true"]))
     assert isinstance(cfg.agent, DQNConfig) and cfg.agent.n_step == 5 and cfg.agent.prioritized

@@ -67,6 +67,17 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
             "agent.replay_ratio=0.25",
             "trainer.total_steps=30000",
         ),
+        # the batched replay DQN preset: minibatches of 512, one gradient step per 256 env steps
+        (
+            "agent=dqn_fast",
+            "agent.n_envs=32",
+            "agent.lr=1e-3",
+            "agent.learning_starts=2000",
+            "agent.buffer_size=20000",
+            "agent.epsilon.decay_steps=50000",
+            "agent.target_update=25",
+            "trainer.total_steps=120000",
+        ),
         # PQN under bfloat16 autocast
         (
             "agent.n_envs=32",
@@ -77,7 +88,7 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
             "trainer.precision=bf16",
         ),
     ],
-    ids=["pqn", "dqn", "pqn-bf16"],
+    ids=["pqn", "dqn", "dqn_fast", "pqn-bf16"],
 )
 def test_agent_learns_a_tiny_game(tmp_path: Path, overrides: tuple[str, ...]) -> None:
     trainer = make_trainer(tmp_path, *overrides, "trainer.eval_every=0")
