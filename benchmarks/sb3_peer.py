@@ -49,10 +49,16 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 
 
 # ------------------------------------------------------------------------------------------ configs
-def _load(schema: Any, group: str, name: str) -> Any:
+def _load_yaml(group: str, name: str) -> Any:
+    """A preset's YAML merged over the presets of the same group it lists in its defaults (the ``base_*``
+    schemas are left to the caller)."""
     yaml = OmegaConf.load(CONF / group / f"{name}.yaml")
-    yaml.pop("defaults", None)
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), yaml))
+    parents = [d for d in yaml.pop("defaults", []) if isinstance(d, str) and d != "_self_"]
+    return OmegaConf.merge(*(_load_yaml(group, d) for d in parents if not d.startswith("base_")), yaml)
+
+
+def _load(schema: Any, group: str, name: str) -> Any:
+    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), _load_yaml(group, name)))
 
 
 def load_model_config(name: str) -> ModelConfig:
@@ -61,7 +67,7 @@ def load_model_config(name: str) -> ModelConfig:
 
 
 def load_dqn_config(name: str = "dqn") -> DQNConfig:
-    """A gridrl agent preset (``conf/agent/dqn.yaml``) as a typed :class:`DQNConfig`."""
+    """A gridrl agent preset (``conf/agent/<name>.yaml``) as a typed :class:`DQNConfig`."""
     return _load(DQNConfig, "agent", name)
 
 
@@ -144,12 +150,14 @@ def make_sb3_dqn(
     planned_steps: int = 10_000_000,
     overrides: dict[str, Any] | None = None,
     device: str = "cpu",
+    agent_preset: str = "dqn",
 ) -> Any:
-    """An SB3 DQN on ``gridrl/Grid-v0`` (``preset``) with the gridrl ``model``'s layers."""
+    """An SB3 DQN on ``gridrl/Grid-v0`` (``preset``) with the gridrl ``model``'s layers and the values of
+    the gridrl agent preset ``agent_preset`` where SB3 has the knob (``overrides`` on top)."""
     from stable_baselines3 import DQN
     from stable_baselines3.common.env_util import make_vec_env
 
-    agent = load_dqn_config()
+    agent = load_dqn_config(agent_preset)
     vec = make_vec_env(lambda: make_env(preset, reward, agent), n_envs=n_envs, seed=seed)
     kwargs = sb3_dqn_kwargs(agent, planned_steps)
     kwargs.update(overrides or {})

@@ -80,6 +80,16 @@ def test_sb3_peer_matches_gridrl() -> None:
     assert sb3_peer.greedy_policy(model)(obs).shape == (4,)
 
 
+@pytest.mark.parametrize("preset", ["dqn", "dqn_fast"])
+def test_sb3_peer_reads_agent_presets_as_hydra_composes_them(preset: str) -> None:
+    """The peer's light loader follows a preset's same-group defaults (dqn_fast builds on dqn)."""
+    import sb3_peer
+    from conftest import compose_cfg
+    from gridrl.config import to_config
+
+    assert sb3_peer.load_dqn_config(preset) == to_config(compose_cfg([f"agent={preset}"])).agent
+
+
 def test_throughput_imports() -> None:
     pytest.importorskip("stable_baselines3")
     import throughput
