@@ -7,7 +7,9 @@ Sections (each figure states N games, batch, replay ratio, parameters, threads a
    and ``charts/updates`` events after the replay warm-up) vs SB3 DQN (``benchmarks/sb3_peer.py``,
    single env, measured by a callback after ``learning_starts``), at the same batch size (64) and
    replay ratio (one update per 4 env steps), for the default CNN (``ego_cnn``) and ``seed_cnn``;
-   then gridrl's default learner (PQN) as configured.
+   ``agent=dqn_fast`` (128 games, batch 512, one update per 256 env steps) beside SB3 DQN at that batch
+   size and replay ratio, with one game and with 128 games in SB3's ``DummyVecEnv``; then gridrl's
+   default learner (PQN) as configured.
 2. Raw game: ``GridGame`` steps/s at N = 1024 (one thread; ``benchmarks/game_speed.py``'s timer) and
    the gymnasium adapter's single-game steps/s (what SB3 steps).
 3. Acting latency: one batched forward + epsilon-greedy (``learner.act``) for N = 128 and N = 1;
@@ -15,10 +17,11 @@ Sections (each figure states N games, batch, replay ratio, parameters, threads a
 4. Replay memory per 100k transitions: ``ReplayBuffer.nbytes`` vs capacity x one frame; SB3's buffer.
 5. Start-up: ``gridrl train trainer=debug`` from process start to its first TensorBoard event (the
    first env step follows at once), and the in-process ``Trainer`` construction.
+6. Targets: issue 8's CPU targets beside the figures above, met or not.
 
 Usage::
 
-    python benchmarks/throughput.py                # 10 s per training figure, best of 2 interleaved: ~10 minutes
+    python benchmarks/throughput.py                # 10 s per training figure, best of 2 interleaved: ~12 minutes
     python benchmarks/throughput.py --quick        # ~3 s per figure (a smoke test, noisy)
     python benchmarks/throughput.py --seconds 20 --threads 2 --out benchmarks/results/throughput.md
 
@@ -180,22 +183,41 @@ def gridrl_training(overrides: list[str], seconds: float, args: argparse.Namespa
     }
 
 
-def sb3_training(model: str, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
-    """Steady-state env steps/s and updates/s of SB3 DQN after ``learning_starts``."""
+def sb3_training(
+    model: str,
+    seconds: float,
+    args: argparse.Namespace,
+    agent: str = "dqn",
+    overrides: dict[str, Any] | None = None,
+    n_envs: int = 1,
+) -> dict[str, Any]:
+    """Steady-state env steps/s and updates/s of SB3 DQN after ``learning_starts``, with the gridrl
+    agent preset ``agent``'s values (``overrides`` on top; by default ``SB3_MATCH``) and ``n_envs``
+    games in SB3's ``DummyVecEnv``."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     with torch_state():
         threads = configure_threads(args.threads)
         torch.use_deterministic_algorithms(False)
-        sb3 = make_sb3_dqn(args.env, model, seed=0, overrides=SB3_MATCH, device=args.device)
+        sb3 = make_sb3_dqn(
+            args.env,
+            model,
+            seed=0,
+            overrides=SB3_MATCH if overrides is None else overrides,
+            device=args.device,
+            n_envs=n_envs,
+            agent_preset=agent,
+        )
         params = sum(p.numel() for p in sb3.q_net.parameters())
+        # SB3 counts train_freq in VecEnv steps (n_envs env steps each); mark at update boundaries
+        steps_per_update = sb3.train_freq.frequency * sb3.n_envs // sb3.gradient_steps
         marks: list[tuple[float, int, int]] = []
         start: list[float] = []
         warm_s = 1.0 if args.quick else 3.0
 
         class Clock(BaseCallback):
             def _on_step(self) -> bool:
-                if self.num_timesteps <= LEARNING_STARTS or self.num_timesteps % TRAIN_FREQ:
+                if self.num_timesteps <= sb3.learning_starts or self.num_timesteps % steps_per_update:
                     return True
                 now = time.perf_counter()
                 if not start:
@@ -342,7 +364,7 @@ def replay_memory(args: argparse.Namespace) -> list[tuple[str, int, float]]:
         rb = ReplayBuffer(BUFFER, n_envs, shape, cfg.agent.n_step, cfg.agent.gamma, cfg.env.max_steps)
         rows.append(
             (
-                f"gridrl ReplayBuffer, {n_envs} games, n_step {cfg.agent.n_step}",
+                f"gridrl ReplayBuffer, {n_envs} game{'s' * (n_envs != 1)}, n_step {cfg.agent.n_step}",
                 rb.nbytes,
                 rb.nbytes / (BUFFER * frame),
             )
@@ -476,6 +498,7 @@ def main(argv: list[str] | None = None) -> None:
         print(text, flush=True)
         out.append(text)
 
+    targets: list[tuple[str, str, bool]] = []  # (issue 8's target, measured, met)
     print("\n".join(out), flush=True)
     # start-up first, while this process is cold (no oneDNN primitives cached yet); reported last
     start_s = startup(args) if "startup" not in skip else None
@@ -516,7 +539,54 @@ def main(argv: list[str] | None = None) -> None:
                 who, precision = key.split("|")
                 g = best(runs[key])
                 row(who, model, precision, g, f"{g['sps'] / s['sps']:.2f}x")
+                if key != "gridrl dqn, double=false|fp32":
+                    goal = 4.0 if model == "ego_cnn" else 1.2
+                    ratio = g["sps"] / s["sps"]
+                    targets.append(
+                        (
+                            f"training >= {goal:g}x SB3, `{model}`, {precision}, batch {BATCH}, one update per {TRAIN_FREQ} env steps",
+                            f"{ratio:.2f}x",
+                            ratio >= goal,
+                        )
+                    )
             row("SB3 DQN", model, "fp32", s, "1x")
+        # the batched replay DQN preset beside SB3 at its batch size and replay ratio: SB3 with its usual
+        # single game, and with as many games as gridrl in SB3's DummyVecEnv
+        fast = compose(["agent=dqn_fast"])[0].agent
+        per_update = round(1 / fast.replay_ratio)  # env steps per gradient update
+        sb3_fast = {
+            "SB3 DQN, 1 game": (1, {}),
+            f"SB3 DQN, {fast.n_envs} games (DummyVecEnv)": (
+                fast.n_envs,
+                {"train_freq": max(1, per_update // fast.n_envs)},
+            ),
+        }
+        fast_runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ["gridrl", *sb3_fast]}
+        for _ in range(repeats):
+            fast_runs["gridrl"].append(gridrl_training(["agent=dqn_fast"], seconds, args))
+            for key, (n_envs, extra) in sb3_fast.items():
+                fast_runs[key].append(
+                    sb3_training("ego_cnn", seconds, args, agent="dqn_fast", overrides=extra, n_envs=n_envs)
+                )
+        g = best(fast_runs["gridrl"])
+        peers = {k: best(fast_runs[k]) for k in sb3_fast}
+        row(
+            "gridrl dqn_fast",
+            "ego_cnn",
+            "fp32",
+            g,
+            " / ".join(f"{g['sps'] / r['sps']:.2f}x" for r in peers.values()),
+        )
+        for key, r in peers.items():
+            row(key, "ego_cnn", "fp32", r, "1x")
+            ratio = g["sps"] / r["sps"]
+            targets.append(
+                (
+                    f"training >= 4x SB3, `ego_cnn`, fp32, `agent=dqn_fast` (batch {fast.batch_size}, one update per {per_update} env steps) vs {key}",
+                    f"{ratio:.2f}x",
+                    ratio >= 4.0,
+                )
+            )
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         pqn_threads = [args.threads] + ([1] if args.threads == 0 and cores > 1 and not args.quick else [])
         for th in pqn_threads:  # the default learner, and with one thread when that is not the default
@@ -534,7 +604,7 @@ def main(argv: list[str] | None = None) -> None:
                 row("gridrl pqn (default)", "ego_cnn", precision, best(pqn_runs[precision]), "-")
         emit()
         emit(
-            f"Steady state: both measured from {1 if args.quick else 3} s after the replay warm-up (learning_starts {LEARNING_STARTS:,}) for {seconds:g} s, best of {repeats} interleaved runs, gridrl through its real Trainer loop (TensorBoard logging included), SB3 through its own learn() loop. Replay ratio = gradient updates per env step; samples trained/s = updates/s x batch. ms per update: loop = wall time of the whole loop per gradient update (acting, game, replay and logging included); alone = one gradient step by itself (batch sampling included; SB3: `model.train()`), the arithmetic floor the loop can approach. bf16 = `trainer.precision=bf16` (autocast of the network passes)."
+            f"Steady state: both measured from {1 if args.quick else 3} s after the replay warm-up (learning_starts: {LEARNING_STARTS:,}; dqn_fast {fast.learning_starts:,}) for {seconds:g} s, best of {repeats} interleaved runs, gridrl through its real Trainer loop (TensorBoard logging included), SB3 through its own learn() loop. Replay ratio = gradient updates per env step; samples trained/s = updates/s x batch. ms per update: loop = wall time of the whole loop per gradient update (acting, game, replay and logging included); alone = one gradient step by itself (batch sampling included; SB3: `model.train()`), the arithmetic floor the loop can approach. bf16 = `trainer.precision=bf16` (autocast of the network passes). The `dqn_fast` rows: gridrl's `agent=dqn_fast` and SB3 DQN with its values (batch, replay ratio, buffer, warm-up), SB3 with one game (its usual loop) and with as many games as gridrl in a `DummyVecEnv` (train_freq counted in vector steps); gridrl's vs column: vs each SB3 row in turn."
         )
         emit()
     if "game" not in skip:
@@ -544,6 +614,8 @@ def main(argv: list[str] | None = None) -> None:
         emit("|---|---|---|")
         for what, wall, cpu in raw_game(args):
             emit(f"| {what} | {fmt_rate(wall)} | {fmt_rate(cpu)} |")
+            if "N=1024" in what:
+                targets.append((f"raw game >= 5M steps/s, {what}", fmt_rate(wall), wall >= 5e6))
         emit()
     if "latency" not in skip:
         emit("## Acting latency (one batched forward + epsilon-greedy, median)")
@@ -562,6 +634,10 @@ def main(argv: list[str] | None = None) -> None:
         emit("|---|---|---|")
         for what, nbytes, ratio in replay_memory(args):
             emit(f"| {what} | {nbytes / 1e6:.1f} | {ratio:.3f} |")
+            if what.startswith("gridrl"):
+                targets.append(
+                    (f"replay memory <= 1.05 x capacity x one frame, {what}", f"{ratio:.3f}", ratio <= 1.05)
+                )
         emit()
     if start_s is not None:
         s = start_s
@@ -578,6 +654,14 @@ def main(argv: list[str] | None = None) -> None:
         emit(f"| in process: compose the Hydra config | {s['compose']:.3f} |")
         emit(f"| in process: `Trainer(...)` (game, network, learner, evaluator) | {s['trainer']:.3f} |")
         emit(f"| in process: the first act + game step | {s['first_step']:.3f} |")
+        emit()
+    if targets:
+        emit("## Targets (issue 8, 2-core CPU)")
+        emit()
+        emit("| target | measured | met |")
+        emit("|---|---|---|")
+        for what, measured, met in targets:
+            emit(f"| {what} | {measured} | {'yes' if met else 'no'} |")
         emit()
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
