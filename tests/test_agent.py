@@ -342,7 +342,7 @@ def test_duplicate_priority_updates_keep_the_largest() -> None:
 
 
 # --------------------------------------------------------------------------------------- DQN learner
-def _dqn_learner(seed: int = 0) -> DQNLearner:
+def _dqn_learner(seed: int = 0, learning_starts: int = 0) -> DQNLearner:
     cfg = to_config(
         compose_cfg(
             [
@@ -352,7 +352,7 @@ def _dqn_learner(seed: int = 0) -> DQNLearner:
                 "env.width=5",
                 "agent.n_envs=4",
                 "agent.buffer_size=256",
-                "agent.learning_starts=0",
+                f"agent.learning_starts={learning_starts}",
                 "agent.batch_size=8",
                 "agent.replay_ratio=0.5",
                 "agent.prioritized=true",
@@ -409,6 +409,31 @@ def test_dqn_state_dict_round_trip_continues_identically() -> None:
     assert _feed(src, 10) == _feed(dst, 10)
     for k, v in src.online.state_dict().items():
         assert torch.equal(v, dst.online.state_dict()[k]), k
+
+
+def test_dqn_resumed_without_its_replay_collects_learning_starts_again(caplog) -> None:
+    src = _dqn_learner(learning_starts=40)
+    assert _feed(src, 20)  # 80 env steps: updating
+    dst = _dqn_learner(learning_starts=40)
+    with caplog.at_level("WARNING"):
+        dst.load_state_dict(src.state_dict(with_replay=False))
+    assert "without its replay" in caplog.text
+    rng = np.random.default_rng(5)
+    n, shape = dst.cfg.n_envs, dst.replay.obs_shape
+    held_when_updated = []
+    for t in range(20):  # env steps go on from 80, the replay starts empty
+        frames = rng.integers(0, 2, (n, *shape), dtype=np.uint8)
+        dst.observe(
+            frames,
+            rng.integers(0, 4, n),
+            np.zeros(n, np.float32),
+            np.zeros(n, bool),
+            np.zeros(n, bool),
+            frames,
+        )
+        if dst.update(80 + t * n) is not None:
+            held_when_updated.append(len(dst.replay))
+    assert held_when_updated and min(held_when_updated) == 40
 
 
 def test_dqn_state_from_another_device_kind_keeps_the_seeded_generator(caplog) -> None:

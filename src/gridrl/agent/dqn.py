@@ -105,7 +105,9 @@ class DQNLearner(Learner):
 
     def update(self, env_step: int) -> dict[str, float] | None:
         cfg = self.cfg
-        if env_step < cfg.learning_starts or not self.replay.can_sample():
+        # the warm-up counts what the replay holds (env steps in a fresh run), so that a run resumed
+        # from a checkpoint without its replay collects learning_starts transitions again
+        if len(self.replay) < min(cfg.learning_starts, self.replay.capacity) or not self.replay.can_sample():
             return None
         self.update_credit += cfg.replay_ratio * cfg.n_envs
         n = int(self.update_credit)
@@ -191,3 +193,9 @@ class DQNLearner(Learner):
         self.update_credit = float(state["update_credit"])
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
+        else:
+            log.warning(
+                "checkpoint without its replay buffer (trainer.save_replay=false): collecting %d transitions "
+                "before the next update; the resumed run differs from an uninterrupted one",
+                self.cfg.learning_starts,
+            )

@@ -103,6 +103,11 @@ class ReplayBuffer:
         return self.size * self.n_envs
 
     @property
+    def capacity(self) -> int:
+        """Transitions the ring holds when full (``capacity`` rounded down to a multiple of n_envs)."""
+        return self.slots * self.n_envs
+
+    @property
     def nbytes(self) -> int:
         tensors = [
             self.obs,
