@@ -71,14 +71,18 @@ def load_dqn_config(name: str = "dqn") -> DQNConfig:
     return _load(DQNConfig, "agent", name)
 
 
-def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int) -> dict[str, Any]:
-    """SB3 DQN arguments equal to gridrl's DQN preset where SB3 has the knob.
+def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int, n_envs: int = 1) -> dict[str, Any]:
+    """SB3 DQN arguments equal to gridrl's DQN preset where SB3 has the knob, for ``n_envs`` games.
 
     SB3 decays epsilon over a fraction of ``total_timesteps``: ``planned_steps`` is the total passed
     to ``learn`` (a wall-clock callback stops the run long before), so the fraction is set to give
-    the preset's ``decay_steps``. The target copy period is in env steps in SB3 (updates in gridrl).
+    the preset's ``decay_steps``. SB3 counts ``train_freq`` in VecEnv steps (``n_envs`` env steps each)
+    and the target copy period in env steps (gridrl: in updates).
     """
-    train_freq = max(1, round(1.0 / agent.replay_ratio))
+    per_vec_step = agent.replay_ratio * n_envs  # gradient updates per VecEnv step
+    train_freq, gradient_steps = (
+        (1, round(per_vec_step)) if per_vec_step >= 1 else (round(1 / per_vec_step), 1)
+    )
     return {
         "learning_rate": agent.lr,
         "buffer_size": agent.buffer_size,
@@ -86,8 +90,8 @@ def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int) -> dict[str, Any]:
         "batch_size": agent.batch_size,
         "gamma": agent.gamma,
         "train_freq": train_freq,
-        "gradient_steps": 1,
-        "target_update_interval": agent.target_update * train_freq,
+        "gradient_steps": gradient_steps,
+        "target_update_interval": round(agent.target_update / agent.replay_ratio),
         "exploration_initial_eps": agent.epsilon.start,
         "exploration_final_eps": agent.epsilon.end,
         "exploration_fraction": min(1.0, agent.epsilon.decay_steps / planned_steps),
@@ -159,7 +163,7 @@ def make_sb3_dqn(
 
     agent = load_dqn_config(agent_preset)
     vec = make_vec_env(lambda: make_env(preset, reward, agent), n_envs=n_envs, seed=seed)
-    kwargs = sb3_dqn_kwargs(agent, planned_steps)
+    kwargs = sb3_dqn_kwargs(agent, planned_steps, n_envs)
     kwargs.update(overrides or {})
     return DQN(
         "CnnPolicy",
@@ -205,6 +209,7 @@ def train_for_budget(
     reward: str = "raw",
     n_envs: int = 1,
     threads: int = 0,
+    agent_preset: str = "dqn",
 ) -> dict[str, Any]:
     """Train SB3 DQN for ``budget_s`` seconds of training (evaluation excluded); write TB events with
     gridrl's eval tags (wall time = start + training seconds) and ``final/metrics.json``."""
@@ -216,7 +221,7 @@ def train_for_budget(
     trainer_defaults = TrainerConfig()
     evaluator = Evaluator(env_cfg, trainer_defaults.eval_episodes, trainer_defaults.eval_seed)
     evaluator.oracle  # noqa: B018  (computed before the clock starts)
-    sb3 = make_sb3_dqn(preset, model, seed, reward, n_envs)
+    sb3 = make_sb3_dqn(preset, model, seed, reward, n_envs, agent_preset=agent_preset)
     policy = greedy_policy(sb3)
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -276,7 +281,8 @@ def train_for_budget(
         "stopped_by_time_limit": True,
         "times_s": {"train": round(cb.train_s(), 3), "eval": round(cb.eval_s, 3)},
         "threads": threads,
-        "sb3_kwargs": sb3_dqn_kwargs(load_dqn_config(), 10_000_000),
+        "sb3_kwargs": sb3_dqn_kwargs(load_dqn_config(agent_preset), 10_000_000, n_envs),
+        "agent_preset": agent_preset,
         "reward": reward,
         "n_envs": n_envs,
     }
@@ -295,6 +301,9 @@ def main() -> None:
     parser.add_argument("--reward", choices=("raw", "clip"), default="raw", help="game rewards or gridrl's")
     parser.add_argument("--n-envs", type=int, default=1, help="games in SB3's vectorised env")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    parser.add_argument(
+        "--agent", default="dqn", help="gridrl agent preset whose values SB3 takes (conf/agent)"
+    )
     parser.add_argument("--run-dir", type=Path, required=True)
     args = parser.parse_args()
     summary = train_for_budget(
@@ -307,9 +316,10 @@ def main() -> None:
         args.reward,
         args.n_envs,
         args.threads,
+        args.agent,
     )
     print(
-        f"sb3 dqn ({args.reward} rewards): {summary['env_step']} env steps in {summary['times_s']['train']} s "
+        f"sb3 dqn ({args.agent} values, {args.n_envs} games, {args.reward} rewards): {summary['env_step']} env steps in {summary['times_s']['train']} s "
         f"of training, final {100 * summary['oracle_ratio']:.1f}% of the oracle"
     )
 

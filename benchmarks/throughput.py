@@ -554,12 +554,9 @@ def main(argv: list[str] | None = None) -> None:
         # single game, and with as many games as gridrl in SB3's DummyVecEnv
         fast = compose(["agent=dqn_fast"])[0].agent
         per_update = round(1 / fast.replay_ratio)  # env steps per gradient update
-        sb3_fast = {
+        sb3_fast = {  # SB3's train_freq (in VecEnv steps) follows n_envs (sb3_peer.sb3_dqn_kwargs)
             "SB3 DQN, 1 game": (1, {}),
-            f"SB3 DQN, {fast.n_envs} games (DummyVecEnv)": (
-                fast.n_envs,
-                {"train_freq": max(1, per_update // fast.n_envs)},
-            ),
+            f"SB3 DQN, {fast.n_envs} games (DummyVecEnv)": (fast.n_envs, {}),
         }
         fast_runs: dict[str, list[dict[str, Any]]] = {k: [] for k in ["gridrl", *sb3_fast]}
         for _ in range(repeats):

@@ -24,7 +24,7 @@ Env steps/s = env steps / training seconds with evaluation excluded.  Usage::
         [--env sentdex] --out benchmarks/results/default_120s.md
 
 Configs: default (pqn, ego view, ego_cnn), mlp, full (planes view + small_cnn), dqn, dqn_fast, seed_cnn,
-sb3, sb3_clip.  ``--dry-run`` prints the commands only.  Raw evaluation points go to ``<out>.json``.
+sb3, sb3_clip, sb3_fast (SB3 with dqn_fast's values and 128 games).  ``--dry-run`` prints the commands only.  Raw evaluation points go to ``<out>.json``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ class Spec:
     what: str  # a description for the table
     overrides: list[str] = field(default_factory=list)  # gridrl train overrides
     sb3_reward: str | None = None  # "raw" | "clip" for the SB3 peer; None for gridrl
+    sb3_agent: str = "dqn"  # the gridrl agent preset whose values the SB3 peer takes
+    sb3_n_envs: int = 1  # games in the SB3 peer's DummyVecEnv
     prior_sps: float = 10_000.0  # env steps/s guess when not calibrated (2-core CPU, alone)
 
     @property
@@ -80,6 +82,12 @@ CONFIGS: dict[str, Spec] = {
     "seed_cnn": Spec("gridrl pqn, ego view, seed_cnn", ["model=seed_cnn"], prior_sps=2_500),
     "sb3": Spec("SB3 DQN, ego view, ego_cnn, game rewards", sb3_reward="raw"),
     "sb3_clip": Spec("SB3 DQN, ego view, ego_cnn, gridrl reward scale+clip", sb3_reward="clip"),
+    "sb3_fast": Spec(
+        "SB3 DQN with dqn_fast's values, 128 games, ego view, ego_cnn, gridrl reward scale+clip",
+        sb3_reward="clip",
+        sb3_agent="dqn_fast",
+        sb3_n_envs=128,
+    ),
 }
 
 
@@ -163,6 +171,8 @@ def sb3_args(spec: Spec, args: argparse.Namespace, seed: int, run_dir: Path, bud
         f"--budget={budget:g}",
         f"--eval-every-s={args.eval_every_s:g}",
         f"--reward={spec.sb3_reward}",
+        f"--agent={spec.sb3_agent}",
+        f"--n-envs={spec.sb3_n_envs}",
         f"--threads={args.threads}",
         f"--run-dir={run_dir}",
     ]

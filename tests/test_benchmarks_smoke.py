@@ -90,6 +90,17 @@ def test_sb3_peer_reads_agent_presets_as_hydra_composes_them(preset: str) -> Non
     assert sb3_peer.load_dqn_config(preset) == to_config(compose_cfg([f"agent={preset}"])).agent
 
 
+@pytest.mark.parametrize(("preset", "n_envs"), [("dqn", 1), ("dqn", 16), ("dqn_fast", 1), ("dqn_fast", 128)])
+def test_sb3_peer_keeps_the_replay_ratio_for_any_number_of_games(preset: str, n_envs: int) -> None:
+    import sb3_peer
+
+    agent = sb3_peer.load_dqn_config(preset)
+    kw = sb3_peer.sb3_dqn_kwargs(agent, 10_000_000, n_envs)
+    # SB3: gradient_steps updates every train_freq VecEnv steps of n_envs env steps
+    assert kw["gradient_steps"] / (kw["train_freq"] * n_envs) == pytest.approx(agent.replay_ratio)
+    assert kw["target_update_interval"] * agent.replay_ratio == pytest.approx(agent.target_update)
+
+
 def test_throughput_imports() -> None:
     pytest.importorskip("stable_baselines3")
     import throughput
