@@ -166,6 +166,30 @@ def test_equal_networks_group_together_across_schema_versions(tmp_path):
     assert all(label.startswith("model.layers=") for label in groups)
 
 
+def test_keys_a_preset_implies_are_labelled_by_the_run_name(tmp_path):
+    """agent=pqn,dqn x agent.lr=a,b: the dozen agent keys the preset sets collapse into the run's name
+    (default: <env preset>-<agent preset>); the lr, which varies within a preset, stays in the label."""
+    for i, (agent, lr, batch) in enumerate([("pqn", 1e-3, 512), ("pqn", 3e-4, 512), ("dqn", 1e-3, 64)]):
+        write_run(tmp_path / str(i), lr, 0)
+        path = tmp_path / str(i) / "final" / "config.yaml"
+        config = yaml.safe_load(path.read_text())
+        config["agent"].update(name=agent, batch_size=batch)
+        config["name"] = f"default-{agent}"
+        path.write_text(yaml.safe_dump(config))
+    labels = sorted(group_runs(load_runs([tmp_path])))
+    assert labels == [
+        "default-dqn, agent.lr=0.001",
+        "default-pqn, agent.lr=0.0003",
+        "default-pqn, agent.lr=0.001",
+    ]
+    # one name for all: the differing keys label the groups, as before
+    path = tmp_path / "2" / "final" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    config["name"] = "default-pqn"
+    path.write_text(yaml.safe_dump(config))
+    assert "agent.batch_size=64, agent.lr=0.001, agent.name=dqn" in group_runs(load_runs([tmp_path]))
+
+
 def test_oracle_level_from_return_and_ratio(sweep):
     from gridrl.plot import oracle_levels
 

@@ -184,13 +184,37 @@ def group_runs(runs: Sequence[Run], group_by: Sequence[str] | None = None) -> di
     differ = sorted(k for k in all_keys if len({str(c.get(k)) for c in configs}) > 1)
     if "model.name" in differ:  # the layer list is implied by the model's name
         differ = [k for k in differ if not k.startswith("model.layers")]
+    names = {items: _run_name(members) for items, members in keyed.items()}
+    implied = _implied_by_name(differ, names)
     for items, members in keyed.items():
         config = dict(items)
-        label = ", ".join(f"{k}={_short(config.get(k))}" for k in differ) if differ else describe(config)
-        groups[_unique(label, groups)] = members
+        parts = [str(names[items])] if implied else []
+        parts += [f"{k}={_short(config.get(k))}" for k in differ if k not in implied]
+        groups[_unique(", ".join(parts) if parts else describe(config), groups)] = members
     for r in loose:
         groups[_unique(r.path.name, groups)] = [r]
     return groups
+
+
+def _run_name(members: Sequence[Run]) -> str | None:
+    """The ``name`` the runs of a group share (by default ``<env preset>-<agent preset>``), else None."""
+    found = {r.config.get("name") for r in members}
+    name = found.pop() if len(found) == 1 else None
+    return name if isinstance(name, str) and "${" not in name else None
+
+
+def _implied_by_name(differ: Sequence[str], names: dict[Any, str | None]) -> set[str]:
+    """The differing keys whose value the group's run name determines (e.g. the dozen ``agent.*`` keys
+    that ``agent=pqn,dqn`` changes: the label then says ``default-dqn``). Empty unless every group has
+    a name and the names differ."""
+    if None in names.values() or len(set(names.values())) < 2:
+        return set()
+    values: dict[tuple[str, str | None], set[str]] = {}
+    for items, name in names.items():
+        config = dict(items)
+        for k in differ:
+            values.setdefault((k, name), set()).add(str(config.get(k)))
+    return {k for k in differ if all(len(values[(k, n)]) == 1 for n in set(names.values()))}
 
 
 def describe(config: dict[str, Any]) -> str:
