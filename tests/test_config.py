@@ -112,6 +112,8 @@ BAD = [
     (["trainer.total_steps=0"], "trainer.total_steps"),
     (["trainer.keep_checkpoints=0"], "trainer.keep_checkpoints"),
     (["device=tpu"], "device"),
+    (["++agent.learning_starts=512"], "agent.learning_starts is not a key of PQNConfig"),  # force-added
+    (["++model.layers.0.width=3"], "model.layers[0].width"),
 ]
 
 
@@ -131,6 +133,11 @@ def test_bad_values_name_the_key(overrides: list[str], key: str) -> None:
         (["env=nope"], "Available options"),
         (["model.layers.0.kernel=30"], "below 1x1"),
         (["env.obs_mode=foo"], "rgb, planes, ego"),
+        (["agent.lrr=1"], "did you mean agent.lr?"),
+        # sweeps: Hydra composes the config without the swept values first; so does the CLI, and says
+        # how to pass a key that only some of the swept presets have
+        (["-m", "seed=0,1", "agent.lr=abc"], "agent.lr"),
+        (["-m", "agent=dqn,dqn_fast", "agent.learning_starts=1000"], "write ++agent.learning_starts=1000"),
     ],
 )
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path, args: list[str], needle: str) -> None:

@@ -229,6 +229,20 @@ def test_failed_job_is_reported_and_the_others_finish(tmp_path: Path) -> None:
     )  # jobs in turn: all cores
 
 
+@pytest.mark.slow
+def test_a_sweep_over_learners_takes_a_key_only_they_have_with_force_add(tmp_path: Path) -> None:
+    """``-m agent=pqn,dqn ++agent.learning_starts=N``: the dqn job gets it, the pqn job (no such key)
+    fails alone, as the CLI's error for the plain form says."""
+    sweep_dir = tmp_path / "sweep"
+    gridrl_train(
+        "-m", "agent=pqn,dqn", "++agent.learning_starts=512", "agent.n_envs=4", "trainer=debug",
+        "trainer.total_steps=2048", "trainer.eval_every=0", f"hydra.sweep.dir={sweep_dir}", cwd=tmp_path,
+    )  # fmt: skip
+    pqn, dqn = read_summary(sweep_dir)
+    assert (pqn["agent"], pqn["status"], dqn["agent"], dqn["status"]) == ("pqn", "failed", "dqn", "ok")
+    assert OmegaConf.load(sweep_dir / "1" / "final" / "config.yaml").agent.learning_starts == 512
+
+
 # ----------------------------------------------------------------------------- submitit, local processes
 @pytest.mark.slow
 def test_submitit_local_sweep(tmp_path: Path) -> None:

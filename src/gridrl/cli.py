@@ -71,31 +71,80 @@ def _train(args: list[str]) -> Any:
     return app()
 
 
+def _unknown_key_message(text: str) -> str | None:
+    """Hydra's "Could not override 'agent.lrr'. To append ... use +agent.lrr=...: Key 'lrr' not in
+    'PQNConfig'" as one line naming the schema and the nearest keys (``+`` cannot add to a schema)."""
+    import dataclasses
+    import difflib
+    import re
+
+    from gridrl import config as schemas
+
+    m = re.search(r"Could not override '([^']+)'.*Key '([^']+)' not in '(\w+)'", text)
+    if m is None:
+        return None
+    full, key, schema = m.groups()
+    cls = getattr(schemas, schema, None)
+    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
+    near = difflib.get_close_matches(key, names, n=3)
+    prefix = full[: -len(key)] if full.endswith(key) else ""
+    hint = f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
+    return f"{full} is not a key of {schema} (every key: src/gridrl/config.py){hint}"
+
+
 def precheck(args: list[str]) -> None:
     """Compose and validate the config of a single run before Hydra creates its run dir, so that a
-    bad value fails with one line and writes nothing."""
-    if any(a.startswith("-") for a in args):  # --help, --cfg, -m ...: Hydra's own business
+    bad value fails with one line and writes nothing. For a sweep (``-m``), compose what Hydra composes
+    first, the config without the swept values, and say how to get past Hydra's check when a key only
+    some swept presets have is the cause."""
+    flags = {a for a in args if a.startswith("-")}
+    multirun = bool(flags) and flags <= {"-m", "--multirun"}
+    if flags and not multirun:  # --help, --cfg ...: Hydra's own business
         return
     from hydra import compose, initialize_config_dir
     from hydra.core.hydra_config import HydraConfig
+    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
     from omegaconf import OmegaConf
 
     from gridrl.config import to_config
 
-    task = [a for a in args if not a.startswith(("hydra.", "hydra/", "+hydra", "resume="))]
+    task = [a for a in args if not a.startswith(("-", "hydra.", "hydra/", "+hydra", "resume="))]
+    swept: set[str] = set()
+    if multirun:
+        try:
+            parsed = OverridesParser.create().parse_overrides(task)
+        except HydraException:
+            return  # a grammar error: Hydra reports it
+        swept = {o.key_or_group for o in parsed if o.is_sweep_override()}
+        task = [o.input_line for o in parsed if not o.is_sweep_override()]
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             cfg = compose("config", overrides=task, return_hydra_config=True)
             HydraConfig.instance().set_config(cfg)
             OmegaConf.set_struct(cfg, False)
             del cfg["hydra"]
+            if multirun:  # each job's values are checked when it starts (a failing job is a summary row)
+                return
             config = to_config(cfg)
     except HydraException as exc:
         text = str(exc).split("Config search path")[0]
         if exc.__cause__ is not None:
             text += ": " + str(exc.__cause__).strip().splitlines()[0]
-        raise ConfigError(" ".join(line.strip() for line in text.splitlines() if line.strip())) from None
+        text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+        for override in task:
+            key = override.lstrip("+~").split("=", 1)[0]
+            if f"'{key}'" in text and key.split(".", 1)[0] in swept:
+                group = key.split(".", 1)[0]
+                text = (
+                    f"{key} is not a key of the default {group} preset, and Hydra checks the overrides that "
+                    f"are not swept against it before the sweep picks the {group} of each job: write "
+                    f"++{override.lstrip('+~')} (jobs whose {group} has no such key then fail alone)"
+                )
+                break
+        else:
+            text = _unknown_key_message(text) or text
+        raise ConfigError(text) from None
     # the network must fit the game's image (a layer may not shrink it below 1x1)
     from gridrl.agent.networks import build_q_network
     from gridrl.game.grid import n_actions, obs_shape

@@ -9,7 +9,7 @@ names the key and the allowed values.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -390,10 +390,32 @@ def to_object(node: Any, where: str = "") -> Any:
 
 
 def to_config(cfg: Any) -> Config:
-    """OmegaConf node -> validated :class:`Config` (raises ConfigError on a bad value)."""
+    """OmegaConf node -> validated :class:`Config` (raises ConfigError on a bad value, or on a key the
+    schema does not have, such as ``++agent.learning_starts=...`` on the pqn learner)."""
     obj = to_object(cfg)
     assert isinstance(obj, Config)
+    _reject_extra_keys(obj, "")
     return obj
+
+
+def _reject_extra_keys(obj: Any, path: str) -> None:
+    """OmegaConf sets keys that a schema lacks (force-added with ``++``) as plain attributes, which
+    nothing reads: refuse them instead of ignoring them."""
+    if isinstance(obj, list):
+        for i, item in enumerate(obj):
+            _reject_extra_keys(item, f"{path}[{i}]")
+        return
+    if not is_dataclass(obj) or isinstance(obj, type):
+        return
+    names = [f.name for f in fields(obj)]
+    extra = sorted(k for k in vars(obj) if k not in names and not k.startswith("_"))
+    if extra:
+        raise ConfigError(
+            f"{path + '.' if path else ''}{extra[0]} is not a key of {type(obj).__name__} (its keys: "
+            f"{', '.join(names)}; every key: src/gridrl/config.py)"
+        )
+    for name in names:
+        _reject_extra_keys(getattr(obj, name), f"{path}.{name}" if path else name)
 
 
 def env_preset(name: str) -> dict[str, Any]:
