@@ -73,23 +73,14 @@ def _train(args: list[str]) -> Any:
 
 def _unknown_key_message(text: str) -> str | None:
     """Hydra's "Could not override 'agent.lrr'. To append ... use +agent.lrr=...: Key 'lrr' not in
-    'PQNConfig'" as one line naming the schema and the nearest keys (``+`` cannot add to a schema)."""
-    import dataclasses
-    import difflib
+    'PQNConfig'" as :func:`gridrl.config.unknown_key`'s one line (``+`` cannot add to a schema)."""
     import re
 
     from gridrl import config as schemas
 
-    m = re.search(r"Could not override '([^']+)'.*Key '([^']+)' not in '(\w+)'", text)
-    if m is None:
-        return None
-    full, key, schema = m.groups()
-    cls = getattr(schemas, schema, None)
-    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
-    near = difflib.get_close_matches(key, names, n=3)
-    prefix = full[: -len(key)] if full.endswith(key) else ""
-    hint = f"; did you mean {' or '.join(prefix + n for n in near)}?" if near else ""
-    return f"{full} is not a key of {schema} (every key: src/gridrl/config.py){hint}"
+    m = re.search(r"Could not override '([^']+)'.*Key '[^']+' not in '(\w+)'", text)
+    schema = getattr(schemas, m.group(2), None) if m else None
+    return str(schemas.unknown_key(m.group(1), schema)) if m and isinstance(schema, type) else None
 
 
 def precheck(args: list[str]) -> None:

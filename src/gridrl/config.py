@@ -398,6 +398,21 @@ def to_config(cfg: Any) -> Config:
     return obj
 
 
+def unknown_key(key: str, schema: type) -> ConfigError:
+    """The error for ``key`` (dotted, e.g. ``agent.lrr``) that the dataclass ``schema`` lacks: its
+    nearest keys, else all of them."""
+    import difflib
+
+    names = [f.name for f in fields(schema)] if is_dataclass(schema) else []
+    prefix, _, last = key.rpartition(".")
+    near = difflib.get_close_matches(last, names, n=3)
+    if near:
+        hint = "did you mean " + " or ".join(f"{prefix}.{n}" if prefix else n for n in near) + "?"
+    else:
+        hint = "its keys: " + ", ".join(names)
+    return ConfigError(f"{key} is not a key of {schema.__name__}; {hint} (every key: src/gridrl/config.py)")
+
+
 def _reject_extra_keys(obj: Any, path: str) -> None:
     """OmegaConf sets keys that a schema lacks (force-added with ``++``) as plain attributes, which
     nothing reads: refuse them instead of ignoring them."""
@@ -410,10 +425,7 @@ def _reject_extra_keys(obj: Any, path: str) -> None:
     names = [f.name for f in fields(obj)]
     extra = sorted(k for k in vars(obj) if k not in names and not k.startswith("_"))
     if extra:
-        raise ConfigError(
-            f"{path + '.' if path else ''}{extra[0]} is not a key of {type(obj).__name__} (its keys: "
-            f"{', '.join(names)}; every key: src/gridrl/config.py)"
-        )
+        raise unknown_key(f"{path + '.' if path else ''}{extra[0]}", type(obj))
     for name in names:
         _reject_extra_keys(getattr(obj, name), f"{path}.{name}" if path else name)
 
