@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,13 @@ def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int, n_envs: int = 1) -> dic
     train_freq, gradient_steps = (
         (1, round(per_vec_step)) if per_vec_step >= 1 else (round(1 / per_vec_step), 1)
     )
+    lr: Any = agent.lr
+    if agent.lr_anneal:  # linear to 0 over gridrl's trainer.total_steps, as gridrl's lr_at
+        total = TrainerConfig().total_steps
+        # SB3 calls it with the fraction of planned_steps left
+        lr = partial(_annealed_lr, lr=agent.lr, planned=planned_steps, total=total)
     return {
-        "learning_rate": agent.lr,
+        "learning_rate": lr,
         "buffer_size": agent.buffer_size,
         "learning_starts": agent.learning_starts,
         "batch_size": agent.batch_size,
@@ -97,6 +103,10 @@ def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int, n_envs: int = 1) -> dic
         "exploration_fraction": min(1.0, agent.epsilon.decay_steps / planned_steps),
         "max_grad_norm": agent.max_grad_norm if agent.max_grad_norm > 0 else 1e9,
     }
+
+
+def _annealed_lr(progress_remaining: float, lr: float, planned: int, total: int) -> float:
+    return lr * max(0.0, 1.0 - (1.0 - progress_remaining) * planned / total)
 
 
 # ------------------------------------------------------------------------------------------ network

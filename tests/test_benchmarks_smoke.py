@@ -99,6 +99,16 @@ def test_sb3_peer_keeps_the_replay_ratio_for_any_number_of_games(preset: str, n_
     # SB3: gradient_steps updates every train_freq VecEnv steps of n_envs env steps
     assert kw["gradient_steps"] / (kw["train_freq"] * n_envs) == pytest.approx(agent.replay_ratio)
     assert kw["target_update_interval"] * agent.replay_ratio == pytest.approx(agent.target_update)
+    if agent.lr_anneal:  # SB3 passes the fraction of the planned steps left; gridrl anneals over its budget
+        from gridrl.agent.common import lr_at
+        from gridrl.config import TrainerConfig
+
+        total = TrainerConfig().total_steps
+        for step in (0, 1_000_000, total, 2 * total):
+            left = 1 - step / 10_000_000
+            assert kw["learning_rate"](left) == pytest.approx(lr_at(step, total, agent))
+    else:
+        assert kw["learning_rate"] == agent.lr
 
 
 def test_throughput_imports() -> None:
