@@ -207,14 +207,15 @@ def _implied_by_name(differ: Sequence[str], names: dict[Any, str | None]) -> set
     """The differing keys whose value the group's run name determines (e.g. the dozen ``agent.*`` keys
     that ``agent=pqn,dqn`` changes: the label then says ``default-dqn``). Empty unless every group has
     a name and the names differ."""
-    if None in names.values() or len(set(names.values())) < 2:
+    distinct = set(names.values())
+    if None in distinct or len(distinct) < 2:
         return set()
     values: dict[tuple[str, str | None], set[str]] = {}
     for items, name in names.items():
         config = dict(items)
         for k in differ:
             values.setdefault((k, name), set()).add(str(config.get(k)))
-    return {k for k in differ if all(len(values[(k, n)]) == 1 for n in set(names.values()))}
+    return {k for k in differ if all(len(values[(k, n)]) == 1 for n in distinct)}
 
 
 def describe(config: dict[str, Any]) -> str:
