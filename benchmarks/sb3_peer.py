@@ -42,7 +42,7 @@ from gridrl import tblog
 from gridrl.agent.common import transform_reward
 from gridrl.agent.networks import build_q_network
 from gridrl.config import DQNConfig, EnvConfig, ModelConfig, RewardConfig, TrainerConfig
-from gridrl.evaluate import Evaluator
+from gridrl.evaluation import Evaluator
 from gridrl.game.grid import GridGame, n_actions
 from gridrl.game.gym_env import GridEnv, load_env_config
 

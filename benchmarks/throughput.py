@@ -115,7 +115,7 @@ def gridrl_training(overrides: list[str], seconds: float, args: argparse.Namespa
     updating have passed, and the run is ended (through ``trainer.time_limit_s``) after ``seconds``.
     """
     from gridrl.config import DQNConfig
-    from gridrl.train import Trainer
+    from gridrl.trainer import Trainer
 
     warm_s = 1.0 if args.quick else 3.0
     cfg, yaml = compose(
@@ -302,7 +302,7 @@ def _median_time(fn: Any, reps: int) -> float:
 
 
 def acting_latency(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from gridrl.train import configure_torch, make_learner, resolve_device
+    from gridrl.trainer import configure_torch, make_learner, resolve_device
 
     rows = []
     reps = 50 if args.quick else 300
@@ -399,7 +399,7 @@ def replay_memory(args: argparse.Namespace) -> list[tuple[str, int, float]]:
 def startup(args: argparse.Namespace) -> dict[str, float]:
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    from gridrl.train import Trainer
+    from gridrl.trainer import Trainer
 
     exe = Path(sys.executable).parent / "gridrl"
     cmd = [

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import GRIDRL, compose_cfg, presets
-from gridrl.config import CONF_DIR, ConfigError, DQNConfig, PQNConfig, to_config
+from gridrl.config import ConfigError, DQNConfig, PQNConfig, to_config
 
 
 @pytest.mark.parametrize("group", ["env", "model", "agent", "trainer", "experiment"])
@@ -47,7 +47,7 @@ def test_repro_experiments_use_the_tutorials_image_and_network() -> None:
 
 
 def test_every_experiment_preset_composes_into_a_valid_config() -> None:
-    names = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+    names = presets("experiment")
     assert {"crowded", "seed_game", "seed_repro"} <= set(names)
     for name in names:
         to_config(compose_cfg([f"experiment={name}"]))

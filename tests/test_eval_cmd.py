@@ -10,18 +10,17 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from PIL import Image
 
 from gridrl.checkpoint import CheckpointError
-from gridrl.cli import CONF_DIR, main
-from gridrl.commands import EvalCommandConfig, eval_command, load_network, parse_args, run_eval
-from gridrl.config import ConfigError, EnvConfig, register_configs, to_config
-from gridrl.evaluate import Evaluator
+from gridrl.cli import main
+from gridrl.config import EnvConfig, compose, to_config
+from gridrl.evaluation import Evaluator
 from gridrl.game.grid import ACTION_TABLES, GridGame
 from gridrl.game.oracle import ENEMY_COST, greedy_actions
-from gridrl.videos import record_eval_video
+from gridrl.policy import load
+from gridrl.reports import record_video, run_eval
 
 REPORT_KEYS = {"stats", "eval", "env", "config", "video"}
 STAT_KEYS = {
@@ -70,16 +69,18 @@ def ego_greedy(cfg: EnvConfig):
 
 
 def compose_config(overrides: list[str]):
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        node = compose("config", overrides=["name=tiny", *overrides])
-    return node
+    return compose(["name=tiny", *overrides])
+
+
+def run_cli(*args: str) -> None:
+    """``gridrl <args>`` in this process; a user mistake raises SystemExit(2)."""
+    assert main(list(args)) == 0
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory) -> Path:
     """A real run dir of the Trainer: 2 PQN rollouts of 32 games, evaluated at the end on 40 layouts."""
-    from gridrl.train import Trainer
+    from gridrl.trainer import Trainer
 
     node = compose_config(
         [
@@ -168,9 +169,12 @@ def test_eval_video_readable_with_the_right_frames(tmp_path):
         assert 3 <= gif.n_frames <= expected  # Pillow merges identical consecutive frames (the holds)
 
 
-def test_record_eval_video_for_the_trainer(tmp_path):
+def test_record_video_for_the_trainer(tmp_path):
+    from gridrl.rundir import RunDir
+
     cfg = EnvConfig()
-    mp4, gif = record_eval_video(cfg, ego_greedy(cfg), tmp_path, 4096, episodes=2, size=160)
+    video = record_video(cfg, ego_greedy(cfg), RunDir(tmp_path).video(4096), episodes=2, seed=12345, size=160)
+    mp4, gif = Path(video["mp4"]), Path(video["gif"])
     assert mp4 == tmp_path / "videos" / "step_000000004096.mp4" and gif == mp4.with_suffix(".gif")
     cap = cv2.VideoCapture(str(mp4))
     ok, frame = cap.read()
@@ -181,7 +185,7 @@ def test_record_eval_video_for_the_trainer(tmp_path):
 
 # ------------------------------------------------------------------------------------- a real run
 def test_eval_cli_on_a_trained_run(tiny_run, capsys):
-    assert main(["eval", f"checkpoint={tiny_run}"]) == 0
+    run_cli("eval", f"checkpoint={tiny_run}")
     out = capsys.readouterr().out
     assert "mean return" in out and "% of oracle" in out and "wrote" in out
     report = json.loads((tiny_run / "eval" / "eval.json").read_text())
@@ -209,12 +213,12 @@ def test_eval_cli_overrides_and_video(tiny_run, tmp_path):
         "video_size=96",
         f"out={out}",
     ]
-    assert eval_command(args) == 0
+    run_cli("eval", *args)
     report = json.loads((out / "eval.json").read_text())
     assert report["stats"]["episodes"] == 25
     assert (report["env"]["n_enemies"], report["env"]["enemy_motion"]) == (3, "random")
     assert report["config"]["env"]["n_enemies"] == 3
-    assert report["eval"]["env_overrides"] == ["n_enemies=3", "enemy_motion=random"]
+    assert report["eval"]["env_changes"] == ["env.n_enemies=3", "env.enemy_motion=random"]
     assert report["eval"]["epsilon"] == 0.05 and report["eval"]["seed"] == 3
     cap = cv2.VideoCapture(str(out / "eval.mp4"))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == report["video"]["frames"]
@@ -224,50 +228,73 @@ def test_eval_cli_overrides_and_video(tiny_run, tmp_path):
 def test_eval_any_checkpoint_file(tiny_run, tmp_path):
     ckpts = sorted((tiny_run / "checkpoints").glob("ckpt_*.pt"))
     for target in (tiny_run / "final" / "q_network.pt", tiny_run / "checkpoints" / "best.pt", ckpts[-1]):
-        loaded = load_network(str(target), "cpu")
+        loaded = load(target, "cpu")
         assert loaded.weights == target and loaded.run_dir == tiny_run
         assert loaded.config.env.obs_mode == "ego"
     # a run dir without final weights: its newest checkpoint
     bare = tmp_path / "bare"
     shutil.copytree(tiny_run / "checkpoints", bare / "checkpoints")
-    loaded = load_network(str(bare), "cpu")
+    loaded = load(bare, "cpu")
     assert loaded.weights == bare / "checkpoints" / ckpts[-1].name and loaded.env_step == 1024
     # the final weights and the last checkpoint's are the same network
-    a, b = load_network(str(tiny_run), "cpu"), loaded
+    a, b = load(tiny_run, "cpu"), loaded
     obs = GridGame(a.config.env, 64).reset(0)[0]
-    assert np.array_equal(a.policy()(obs), b.policy()(obs))
+    assert np.array_equal(a.act(obs), b.act(obs))
+    assert a.act(obs[0]) == a.act(obs)[0]  # one observation (C, H, W) -> one action
+
+
+def refused(capsys, *args: str) -> str:
+    """``gridrl <args>`` fails with exit status 2 and one line on stderr; that line."""
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gridrl: error: "), err
+    return err[0]
 
 
 def test_eval_refusals(tiny_run, tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["eval", f"checkpoint={tiny_run}", "env.width=12"])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "env.width=12 changes what the network sees" in err[0] and "3x19x19" in err[0]
-    with pytest.raises(ConfigError, match="obs_mode ego -> rgb"):
-        eval_command([f"checkpoint={tiny_run}", "env.obs_mode=rgb"])  # same 3x19x19? no, but never mind shape
-    with pytest.raises(ConfigError, match=r"env=seed changes .* \(height 10 -> 15, width 10 -> 15, actions"):
-        eval_command([f"checkpoint={tiny_run}", "env=seed"])
-    with pytest.raises(ConfigError, match=r"unknown key 'episode'; allowed keys: checkpoint, episodes"):
-        parse_args(["checkpoint=x", "episode=3"], EvalCommandConfig, "eval")
-    with pytest.raises(ConfigError, match="unknown key 'env.enemies'; env keys: height"):
-        parse_args(["checkpoint=x", "env.enemies=3"], EvalCommandConfig, "eval")
-    with pytest.raises(ConfigError, match="episodes"):
-        parse_args(["checkpoint=x", "episodes=many"], EvalCommandConfig, "eval")
-    with pytest.raises(ConfigError, match="epsilon"):
-        parse_args(["checkpoint=x", "epsilon=2"], EvalCommandConfig, "eval")
-    with pytest.raises(ConfigError, match="checkpoint=<run dir or .pt file> is required"):
-        eval_command(["episodes=3"])
-    with pytest.raises(ConfigError, match="no such run dir or file"):
-        eval_command([f"checkpoint={tmp_path / 'nothing'}"])
-    with pytest.raises(CheckpointError, match="holds neither"):
-        eval_command([f"checkpoint={tmp_path}"])
-    with pytest.raises(ConfigError, match="env=nope: no such game preset"):
-        eval_command([f"checkpoint={tiny_run}", "env=nope"])
+    line = refused(capsys, "eval", f"checkpoint={tiny_run}", "env.width=12")
+    assert "env.width=12 changes what the network sees" in line and "3x19x19" in line
+    assert "obs_mode ego -> rgb" in refused(capsys, "eval", str(tiny_run), "env.obs_mode=rgb")
+    line = refused(capsys, "eval", str(tiny_run), "env=seed")
+    assert "env=seed changes" in line and "(height 10 -> 15, width 10 -> 15, actions" in line
+    line = refused(capsys, "eval", "checkpoint=x", "episode=3")
+    assert "episode is not a key of EvalCommandConfig; did you mean episodes" in line
+    assert "env.enemies is not a key of EnvConfig; did you mean env.n_enemies" in refused(
+        capsys, "eval", str(tiny_run), "env.enemies=3"
+    )
+    assert "episodes" in refused(capsys, "eval", "checkpoint=x", "episodes=many")
+    assert "epsilon=2" in refused(capsys, "eval", "checkpoint=x", "epsilon=2")
+    assert "checkpoint=<run dir or .pt file> is required" in refused(capsys, "eval", "episodes=3")
+    assert "no such run dir or file" in refused(capsys, "eval", f"checkpoint={tmp_path / 'nothing'}")
+    assert "holds neither" in refused(capsys, "eval", str(tmp_path))
+    assert "env=nope: no such game preset" in refused(capsys, "eval", str(tiny_run), "env=nope")
+    assert not (tiny_run / "eval" / "nothing").exists()
     evil = tmp_path / "evil.pt"
     torch.save({"format": 1, "payload": Path("x")}, evil)  # a pickled object: never unpickled
     with pytest.raises(CheckpointError, match="refused"):
-        load_network(str(evil))
+        load(evil)
+
+
+def test_eval_positional_run_dir_and_multirun(tiny_run, capsys):
+    """`gridrl eval <run dir>` and `-m checkpoint=a,b` (two checkpoints of one run, one eval dir each)."""
+    run_cli("eval", str(tiny_run), "episodes=7")
+    assert json.loads((tiny_run / "eval" / "eval.json").read_text())["stats"]["episodes"] == 7
+    a, b = sorted((tiny_run / "checkpoints").glob("ckpt_*.pt"))[-2:]
+    run_cli("eval", "-m", f"checkpoint={a},{b}", "episodes=5")
+    for ckpt in (a, b):
+        report = json.loads((tiny_run / "eval" / ckpt.stem / "eval.json").read_text())
+        assert report["eval"]["weights"] == str(ckpt) and report["stats"]["episodes"] == 5
+    assert capsys.readouterr().out.count("gridrl eval:") == 3
+
+
+def test_eval_help_lists_keys_and_presets(capsys):
+    run_cli("eval", "--help")
+    out = capsys.readouterr().out
+    assert "usage: gridrl eval" in out and "env: crowded, default, seed, sentdex" in out
+    for key in ("checkpoint: ???", "episodes: null", "video: false", "env: {}"):
+        assert key in out
 
 
 def test_plot_of_the_real_run(tiny_run, tmp_path):

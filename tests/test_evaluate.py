@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gridrl.config import EnvConfig
-from gridrl.evaluate import Evaluator
+from gridrl.evaluation import Evaluator
 from gridrl.game.grid import ACTION_TABLES, OUTCOME_TIMEOUT, GridGame
 from gridrl.game.oracle import oracle_returns
 

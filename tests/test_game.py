@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gridrl.config import ConfigError, EnvConfig
 from gridrl.game.grid import ACTION_TABLES, OUTCOME_NAMES, GridGame, n_actions, obs_shape
-
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 # The tutorials' tables (../shared/docs/seed-games.md), written out independently of the code.
 SEED8 = [(1, 1), (-1, -1), (-1, 1), (1, -1), (1, 0), (0, 1), (-1, 0), (0, -1)]
@@ -609,22 +606,9 @@ def test_static_rules_match_a_plain_python_reference(on_food, actions):
 
 # ----------------------------------------------------------------------------------------- presets
 def _compose_env(name: str) -> EnvConfig:
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
+    from gridrl.config import compose_config
 
-    from gridrl.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base=None):
-        cfg = compose(config_name="config", overrides=[f"env={name}"])
-    env = OmegaConf.to_object(cfg.env)
-    assert isinstance(env, EnvConfig)
-    return env
-
-
-def _need_preset(name: str) -> None:
-    if not (CONF_DIR / "env" / f"{name}.yaml").exists() or not (CONF_DIR / "config.yaml").exists():
-        pytest.skip(f"conf/env/{name}.yaml is not written yet")
+    return compose_config([f"env={name}"]).env
 
 
 COMMON = dict(
@@ -642,7 +626,6 @@ COMMON = dict(
 
 
 def test_preset_seed():
-    _need_preset("seed")
     env = _compose_env("seed")
     want = dict(
         COMMON,
@@ -659,7 +642,6 @@ def test_preset_seed():
 
 
 def test_preset_sentdex():
-    _need_preset("sentdex")
     env = _compose_env("sentdex")
     want = dict(
         COMMON,
@@ -676,14 +658,12 @@ def test_preset_sentdex():
 
 
 def test_preset_default():
-    _need_preset("default")
     env = _compose_env("default")
     for k, v in dict(COMMON, height=10, width=10, actions="sentdex9").items():
         assert getattr(env, k) == v, k
 
 
 def test_preset_crowded():
-    _need_preset("crowded")
     env = _compose_env("crowded")
     assert env.n_food > 1 or env.n_enemies > 1
     assert not env.is_static or env.on_food != "end"

@@ -10,16 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from gridrl.checkpoint import atomic_torch_save
-from gridrl.cli import CONF_DIR, main
-from gridrl.commands import load_network, play_command
-from gridrl.config import ConfigError, EnvConfig, env_preset, register_configs, to_config
+from gridrl.cli import main
+from gridrl.config import EnvConfig, compose, env_preset, to_config
 from gridrl.game.grid import obs_shape
 from gridrl.game.render import NO_DISPLAY_MESSAGE
 from gridrl.play import PlayResult, PlaySession
+from gridrl.policy import load
+
+
+def play_command(args: list[str]) -> int:
+    return main(["play", *args])
+
+
+def refused(capsys, *args: str) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
 
 GRIDRL = Path(sys.executable).with_name("gridrl")
 
@@ -30,9 +42,7 @@ def net_run(tmp_path_factory) -> Path:
     from gridrl.agent.networks import build_q_network
     from gridrl.game.grid import n_actions
 
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        node = compose("config", overrides=["name=watch", "env.n_enemies=2"])
+    node = compose(["name=watch", "env.n_enemies=2"])
     cfg = to_config(node)
     torch.manual_seed(0)
     net = build_q_network(cfg.model, obs_shape(cfg.env), n_actions(cfg.env))
@@ -90,20 +100,19 @@ def test_play_keyboard_game(fake_window, capsys):
     assert call["env"].n_enemies == 3 and (call["seed"], call["size"], call["fps"]) == (4, 300, 2.0)
 
 
-def test_play_watches_a_checkpoint(fake_window, net_run):
+def test_play_watches_a_checkpoint(fake_window, net_run, capsys):
     assert play_command([f"checkpoint={net_run}", "env.enemy_motion=chase"]) == 0
     call = fake_window[-1]
     assert call["env"].n_enemies == 2 and call["env"].enemy_motion == "chase"  # the run's game + override
     obs = np.zeros((1, *obs_shape(call["env"])), dtype=np.uint8)
     assert call["policy"](obs).shape == (1,)
-    with pytest.raises(ConfigError, match="env.height=5 changes what the network sees"):
-        play_command([f"checkpoint={net_run}", "env.height=5"])
+    assert "env.height=5 changes what the network sees" in refused(capsys, "play", str(net_run), "env.height=5")
 
 
 def test_watch_path_without_a_window(net_run):
     """What the window shows when watching, driven without one: the network's greedy actions."""
-    loaded = load_network(str(net_run))
-    policy = loaded.policy()
+    loaded = load(net_run)
+    policy = loaded.act
     session = PlaySession(loaded.config.env, seed=1, size=120, record_frames=True, policy=policy)
     for _ in range(30):
         obs = session.obs.copy()
@@ -112,9 +121,8 @@ def test_watch_path_without_a_window(net_run):
     assert len(session.result.frames) == 31 and session.result.frames[0].shape[1] == 120
 
 
-def test_play_bad_keys(fake_window):
-    with pytest.raises(ConfigError, match="unknown key 'checkpt'; allowed keys: checkpoint, env, seed"):
-        play_command(["checkpt=x"])
-    with pytest.raises(ConfigError, match="env.max_steps"):
-        play_command(["env.max_steps=0"])
+def test_play_bad_keys(fake_window, capsys):
+    line = refused(capsys, "play", "checkpt=x")
+    assert "checkpt is not a key of PlayCommandConfig; did you mean checkpoint" in line
+    assert "env.max_steps" in refused(capsys, "play", "env.max_steps=0")
     assert fake_window == []

@@ -12,9 +12,22 @@ import yaml
 
 from gridrl import tblog
 from gridrl.cli import main
-from gridrl.commands import PlotCommandConfig, parse_args, plot_command
 from gridrl.config import ConfigError
-from gridrl.plot import curves, find_runs, group_runs, load_runs, plot_runs
+from gridrl.plot import curves, group_runs, load_runs, plot_runs
+from gridrl.rundir import find_runs
+
+
+def plot_command(args: list[str]) -> int:
+    return main(["plot", *args])
+
+
+def refused(capsys, *args: str) -> str:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
 
 STEPS = [1000, 2000, 3000, 4000]
 
@@ -104,28 +117,28 @@ def test_one_setting_is_one_curve_and_runs_of_unequal_length(tmp_path):
 def test_find_runs(sweep, tmp_path):
     runs = find_runs([sweep, sweep / "2026-01-01" / "12-00-00" / "0"])
     assert len(runs) == 4 and runs == sorted(runs)
-    with pytest.raises(ConfigError, match="no such directory"):
+    with pytest.raises(FileNotFoundError, match="no such directory"):
         find_runs([tmp_path / "missing"])
 
 
 def test_plot_cli(sweep, tmp_path, capsys):
     out = tmp_path / "c.png"
-    args = [str(sweep), f"out={out}", "tag=eval/oracle_ratio", "spread=minmax", "title=Sweep: lr, ${x}"]
-    cfg, _, dirs = parse_args(args, PlotCommandConfig, "plot", positional=True)
-    assert (cfg.title, cfg.spread, dirs) == ("Sweep: lr, ${x}", "minmax", [str(sweep)])  # text taken as given
+    args = [str(sweep), f"out={out}", "tag=eval/oracle_ratio", "spread=minmax", "title='Sweep: lr, 1e-3'"]
     assert main(["plot", *args]) == 0
     text = capsys.readouterr().out
     assert "4 run(s) in 2 group(s)" in text and out.is_file() and out.with_suffix(".csv").is_file()
-    with pytest.raises(SystemExit) as exc:
-        main(["plot", str(sweep), "outt=x.png"])
-    assert exc.value.code == 2
-    assert "unknown key 'outt'; allowed keys: out, tag" in capsys.readouterr().err
-    with pytest.raises(ConfigError, match="tag=eval/nope: no run logged it"):
-        plot_command([str(sweep), f"out={out}", "tag=eval/nope"])
-    with pytest.raises(ConfigError, match="no runs"):
-        plot_command([str(tmp_path / "multirun" / "2026-01-01" / "12-00-00" / "0" / "final")])
-    with pytest.raises(ConfigError, match="at least one run"):
-        plot_command([f"out={out}"])
+    assert "outt is not a key of PlotCommandConfig; did you mean out" in refused(capsys, "plot", str(sweep), "outt=x.png")
+    assert "tag=eval/nope: no run logged it" in refused(capsys, "plot", str(sweep), f"out={out}", "tag=eval/nope")
+    final = tmp_path / "multirun" / "2026-01-01" / "12-00-00" / "0" / "final"
+    final.mkdir(parents=True, exist_ok=True)
+    assert "no runs" in refused(capsys, "plot", str(final))
+    assert "at least one run" in refused(capsys, "plot", f"out={out}")
+    assert "no such directory" in refused(capsys, "plot", str(tmp_path / "missing"), f"out={out}")
+
+
+def test_plot_group_by_plain_list(sweep, tmp_path, capsys):
+    assert plot_command([str(sweep), f"out={tmp_path / 'g.png'}", "group_by=agent.lr,seed"]) == 0
+    assert "4 run(s) in 4 group(s)" in capsys.readouterr().out
 
 
 def test_resumed_run_keeps_the_values_written_last(tmp_path):

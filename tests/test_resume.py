@@ -19,6 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from conftest import GRIDRL
 from gridrl import checkpoint as ckpt
 from gridrl import tblog
+from gridrl.rundir import RunDir
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +93,7 @@ def start(run_dir: Path, *args: str, python_prelude: str | None = None) -> subpr
 
 def wait_for_checkpoint(proc: subprocess.Popen, run_dir: Path, timeout: float = 120) -> None:
     deadline = time.time() + timeout
-    while not ckpt.list_checkpoints(run_dir):
+    while not RunDir(run_dir).list_checkpoints():
         assert proc.poll() is None, proc.stderr.read().decode()[-2000:] if proc.stderr else "exited"
         assert time.time() < deadline, "no checkpoint appeared"
         time.sleep(0.02)
@@ -142,7 +143,7 @@ def test_sigkill_then_resume_is_bit_identical(tmp_path: Path, reference: Referen
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL and not (run / "final").exists()
-    resumed_from = ckpt.list_checkpoints(run)[-1][0]
+    resumed_from = RunDir(run).list_checkpoints()[-1][0]
     resume(run)
     assert_same_weights(reference[agent], run)
     ref_loss, got_loss = scalars(reference[agent], tblog.TD_LOSS), scalars(run, tblog.TD_LOSS)
@@ -178,7 +179,7 @@ def test_kill_while_writing_a_checkpoint_keeps_the_previous_one(
     proc = start(run, *TINY, *AGENTS["pqn"], python_prelude=KILL_MID_WRITE)
     proc.wait(timeout=300)
     assert proc.returncode == -signal.SIGKILL
-    assert [s for s, _ in ckpt.list_checkpoints(run)] == [2048, 4096]  # complete ones only
+    assert [s for s, _ in RunDir(run).list_checkpoints()] == [2048, 4096]  # complete ones only
     assert list((run / "checkpoints").glob("*.tmp"))  # the half-written file never got the real name
     resume(run)
     assert_same_weights(reference["pqn"], run)
@@ -195,7 +196,7 @@ def test_sigterm_saves_and_exits_cleanly(tmp_path: Path, reference: References) 
     text = err.decode()
     assert "resume with: gridrl train resume=" in text
     stopped_at = int(text.split("stopped by signal 15 at env step ")[1].split(";")[0])
-    step, path = ckpt.list_checkpoints(run)[-1]
+    step, path = RunDir(run).list_checkpoints()[-1]
     assert step == stopped_at and ckpt.safe_load(path)["env_step"] == stopped_at  # saved where it stopped
     resume(run)
     assert_same_weights(reference["pqn"], run)
@@ -205,7 +206,7 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_previous(tmp_path: Path, re
     run = tmp_path / "run"
     shutil.copytree(reference["pqn"], run)
     shutil.rmtree(run / "final")  # as if the run died right after its last checkpoint
-    names = ckpt.list_checkpoints(run)
+    names = RunDir(run).list_checkpoints()
     assert [s for s, _ in names] == [14336, 16384]  # keep_checkpoints=2
     newest = names[-1][1]
     newest.write_bytes(newest.read_bytes()[:1000])  # truncated
@@ -223,7 +224,7 @@ def test_a_longer_budget_continues_a_finished_run(tmp_path: Path) -> None:
     train(run, *TINY, *AGENTS["pqn"], "trainer.total_steps=4096")
     proc = resume(run, "trainer.total_steps=6144")
     assert "resumed from" in proc.stderr
-    assert ckpt.list_checkpoints(run)[-1][0] == 6144
+    assert RunDir(run).list_checkpoints()[-1][0] == 6144
     assert json.loads((run / "final" / "metrics.json").read_text())["env_step"] == 6144
 
 

@@ -20,9 +20,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from gridrl import sweep
+from gridrl.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
-CONF_DIR = ROOT / "conf"
 GRIDRL = Path(sys.executable).with_name("gridrl")
 DEBUG_STEPS = 8192  # trainer=debug total_steps
 
@@ -125,7 +125,7 @@ def test_joblib_sweep_runs_summary_and_hparams(joblib_sweep: tuple[Path, str]) -
         assert list((run / "tb").glob("events.out.tfevents.*"))
         assert (run / ".hydra" / "overrides.yaml").is_file()
         # n_jobs=-1 runs one job per core: each job gets one torch thread
-        job = json.loads((run / sweep.JOB_FILE).read_text())
+        job = json.loads((RunDir(run).job).read_text())
         assert job["threads"] == 1 and job["launcher"] == "JoblibLauncher"
         assert "device cpu (fp32), 1 threads" in (run / "train.log").read_text()
         # summary row: the job's overrides -> its final evaluation, steps and times
@@ -225,7 +225,7 @@ def test_failed_job_is_reported_and_the_others_finish(tmp_path: Path) -> None:
     md = (sweep_dir / sweep.SUMMARY_MD).read_text()
     assert "2 jobs: 1 ok, 1 failed, 0 incomplete." in md and "| [1](1) | failed | 200 |" in md
     assert (
-        json.loads((sweep_dir / "0" / sweep.JOB_FILE).read_text())["threads"] == 0
+        json.loads((RunDir(sweep_dir / "0").job).read_text())["threads"] == 0
     )  # jobs in turn: all cores
 
 
@@ -261,7 +261,7 @@ def test_submitit_local_sweep(tmp_path: Path) -> None:
     for r in rows:
         run = sweep_dir / r["dir"]
         assert (run / "final" / "q_network.pt").is_file() and list((run / "tb").glob("events.out.tfevents.*"))
-        job = json.loads((run / sweep.JOB_FILE).read_text())
+        job = json.loads((RunDir(run).job).read_text())
         assert job["launcher"] == "LocalLauncher" and job["threads"] == 1
         assert hparams_data(run)["session_start_info"].hparams["seed"].number_value == int(r["seed"])
     assert len(list((sweep_dir / ".submitit").glob("*/*_log.out"))) == 2  # submitit's own job logs
@@ -314,14 +314,9 @@ def test_optuna_search_maximises_continues_its_study_and_survives_a_failed_trial
 
 # --------------------------------------------------------------------------- presets compose (fast)
 def compose(overrides: list[str]):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
+    from gridrl.config import compose as compose_config
 
-    from gridrl.config import register_configs
-
-    register_configs()
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return hydra_compose("config", overrides=overrides, return_hydra_config=True)
+    return compose_config(overrides, resolve=False, keep_hydra=True)
 
 
 def test_launcher_presets_extend_the_official_plugins() -> None:
@@ -410,16 +405,16 @@ def test_threads_per_job_on_slurm_without_cpus_per_task(monkeypatch: pytest.Monk
 def test_default_threads_apply_when_trainer_threads_is_zero(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from gridrl import train
+    from gridrl import trainer
 
     monkeypatch.setenv("GRIDRL_THREADS", "0")  # restored (unset) after the test
     before = torch.get_num_threads()
     try:
         sweep.use_default_threads(1)
         assert os.environ["GRIDRL_THREADS"] == "1"
-        train.configure_torch(0, False, torch.device("cpu"))
+        trainer.configure_torch(0, False, torch.device("cpu"))
         assert torch.get_num_threads() == 1
-        train.configure_torch(2, False, torch.device("cpu"))  # an explicit trainer.threads wins
+        trainer.configure_torch(2, False, torch.device("cpu"))  # an explicit trainer.threads wins
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
@@ -439,7 +434,7 @@ def write_job(
     (run / ".hydra" / "overrides.yaml").write_text(OmegaConf.to_yaml(OmegaConf.create(overrides)))
     if attempts is not None:
         job = {"job": int(name), "overrides": overrides, "attempts": attempts}
-        (run / sweep.JOB_FILE).write_text(json.dumps(job))
+        (RunDir(run).job).write_text(json.dumps(job))
     if metrics is not None:
         (run / "final").mkdir()
         (run / "final" / "metrics.json").write_text(json.dumps(metrics))
@@ -473,7 +468,7 @@ def test_summary_from_job_files(tmp_path: Path, capsys: pytest.CaptureFixture[st
     # no job.json (e.g. a sweep run without the callback): status from the files
     write_job(tmp_path, "3", ["agent.lr=0.1", "trainer=debug"], None, {**metrics, "mean_return": 20.0})
     (tmp_path / ".submitit" / "123").mkdir(parents=True)
-    (tmp_path / ".submitit" / "123" / sweep.JOB_FILE).write_text("{}")
+    (tmp_path / ".submitit" / "123" / "job.json").write_text("{}")
 
     assert sweep.main([str(tmp_path)]) == 0
     rows = read_summary(tmp_path)
@@ -535,7 +530,7 @@ def test_callback_records_a_failed_job(tmp_path: Path, sweeper: str) -> None:
     (run / "failed.json").write_text(json.dumps({"error": "env.n_enemies: too many"}))  # what the runner does
     ret = JobReturn(status=JobStatus.COMPLETED, _return_value=float("nan"))
     callback.on_job_end(cfg, ret)
-    job = json.loads((run / sweep.JOB_FILE).read_text())
+    job = json.loads((RunDir(run).job).read_text())
     assert job["job"] == 3 and job["threads"] == 0 and job["overrides"] == ["env.n_enemies=200"]
     assert (
         job["attempts"][0]["status"] == "failed" and job["attempts"][0]["error"] == "env.n_enemies: too many"

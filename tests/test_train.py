@@ -14,7 +14,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from conftest import compose_cfg
 from gridrl import tblog
 from gridrl.config import to_config
-from gridrl.train import Trainer, TrainingDiverged
+from gridrl.trainer import Trainer, TrainingDiverged
 
 TINY = [
     "env.height=5",

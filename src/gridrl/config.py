@@ -8,7 +8,7 @@ names the key and the allowed values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"  # the YAML presets (repository's conf/)
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # the YAML presets, shipped inside the package
 
 
 class ConfigError(ValueError):
@@ -124,6 +124,23 @@ class LayerConfig:
     padding: int = 0  # conv: zero padding on each side
     features: int = 0  # linear: output features
     p: float = 0.2  # dropout: drop probability
+
+
+# the fields that shape each layer type (the schema's other fields are unused by that type)
+LAYER_FIELDS = {"conv": ("channels", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
+                "linear": ("features",), "dropout": ("p",)}  # fmt: skip
+
+
+def canonical_layer(layer: Any) -> Any:
+    """A ``model.layers`` entry reduced to what builds the layer, with stride 0 spelled out (conv 1,
+    maxpool = kernel): equal networks compare equal whatever schema version wrote the config."""
+    if not isinstance(layer, dict) or "type" not in layer:
+        return layer
+    out = {"type": layer["type"], **{k: layer[k] for k in LAYER_FIELDS.get(layer["type"], ()) if k in layer}}
+    if out.get("stride") == 0:
+        out["stride"] = 1 if layer["type"] == "conv" else out.get("kernel", 0)
+    return out
+
 
 
 @dataclass
@@ -348,6 +365,15 @@ class Config:
             )
 
 
+SCHEMAS: dict[str, type] = {}  # command schemas registered by the CLI (name -> dataclass), for messages
+
+
+def register_schema(name: str, schema: type) -> None:
+    """Store a command's schema (e.g. ``base_eval``) for its Hydra app."""
+    ConfigStore.instance().store(name=name, node=schema)
+    SCHEMAS[schema.__name__] = schema
+
+
 def register_configs() -> None:
     """Register the schemas so that YAML presets are validated against them."""
     cs = ConfigStore.instance()
@@ -410,7 +436,7 @@ def unknown_key(key: str, schema: type) -> ConfigError:
         hint = "did you mean " + " or ".join(f"{prefix}.{n}" if prefix else n for n in near) + "?"
     else:
         hint = "its keys: " + ", ".join(names)
-    return ConfigError(f"{key} is not a key of {schema.__name__}; {hint} (every key: src/gridrl/config.py)")
+    return ConfigError(f"{key} is not a key of {schema.__name__}; {hint} (every key: {schema.__module__}.{schema.__name__})")
 
 
 def _reject_extra_keys(obj: Any, path: str) -> None:
@@ -470,3 +496,62 @@ def load_env_config(
     env = to_object(node, "env")
     assert isinstance(env, EnvConfig)
     return env
+
+
+# -------------------------------------------------------------------------------------- composition
+def presets(group: str) -> list[str]:
+    """The preset names of a config group (``env``, ``model``, ``agent``, ``trainer``, ``experiment``...)."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def compose(
+    overrides: Sequence[str] = (), config_name: str = "config", resolve: bool = True, keep_hydra: bool = False
+) -> Any:
+    """The config ``gridrl train <overrides>`` runs (``config_name="config"``), composed by Hydra from the
+    packaged presets, without its ``hydra`` node, interpolations resolved. The one way to compose a
+    config outside a Hydra app (the CLI's precheck, the Python API, tests, benchmarks). A bad override is
+    a one-line :class:`ConfigError`."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = hydra_compose(config_name, overrides=list(overrides), return_hydra_config=True)
+            HydraConfig.instance().set_config(cfg)
+            OmegaConf.set_struct(cfg, False)
+            if not keep_hydra:
+                del cfg["hydra"]
+            if resolve:
+                OmegaConf.resolve(cfg)
+    except HydraException as exc:
+        raise ConfigError(hydra_error_line(exc)) from None
+    finally:
+        GlobalHydra.instance().clear()
+    return cfg
+
+
+def compose_config(overrides: Sequence[str] = ()) -> Config:
+    """:func:`compose` validated into the typed :class:`Config`."""
+    return to_config(compose(overrides))
+
+
+def hydra_error_line(exc: BaseException) -> str:
+    """Hydra's multi-line error (and its cause) as one line; an unknown key of a schema as
+    :func:`unknown_key`'s message (Hydra suggests ``+key=``, which cannot add to a schema)."""
+    import re
+
+    text = str(exc).split("Config search path")[0]
+    if exc.__cause__ is not None:
+        text += ": " + str(exc.__cause__).strip().splitlines()[0]
+    text = " ".join(line.strip() for line in text.splitlines() if line.strip())
+    m = re.search(r"Could not override '([^']+)'.*Key '[^']+' not in '(\w+)'", text)
+    schema = (SCHEMAS.get(m.group(2)) or globals().get(m.group(2))) if m else None
+    if m and isinstance(schema, type) and is_dataclass(schema):
+        return str(unknown_key(m.group(1), schema))
+    return text

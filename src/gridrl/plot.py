@@ -18,7 +18,6 @@ import json
 import logging
 import math
 import os
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,8 @@ from typing import Any
 import numpy as np
 
 from gridrl import tblog
-from gridrl.config import ConfigError
+from gridrl.config import ConfigError, canonical_layer
+from gridrl.rundir import RunDir, atomic_write, find_runs
 
 log = logging.getLogger("gridrl")
 
@@ -66,48 +66,18 @@ class Curve:
 
 
 # ------------------------------------------------------------------------------------------- reading
-def find_runs(dirs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Every run (a dir holding ``tb/``) among ``dirs`` and below them, in sorted order, once each."""
-    found: list[Path] = []
-    for d in dirs:
-        root = Path(d).expanduser()
-        if not root.is_dir():
-            raise ConfigError(f"{d}: no such directory")
-        if (root / "tb").is_dir():
-            found.append(root.resolve())
-        found += [p.parent.resolve() for p in root.rglob("tb") if p.is_dir() and p.parent != root]
-    return sorted(dict.fromkeys(found))
-
-
 def read_config(run_dir: Path) -> dict[str, Any]:
     """The run's config, flattened (``final/config.yaml``, else ``.hydra/config.yaml``; {} if neither)."""
     import yaml
 
-    for rel in ("final/config.yaml", ".hydra/config.yaml"):
-        path = Path(run_dir) / rel
-        if path.is_file():
-            data = yaml.safe_load(path.read_text()) or {}
-            layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
-            if isinstance(layers, list):
-                data["model"]["layers"] = [canonical_layer(layer) for layer in layers]
-            return flatten(data)
-    return {}
-
-
-# the fields that shape each layer type (the schema's other fields are unused by that type)
-LAYER_FIELDS = {"conv": ("channels", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
-                "linear": ("features",), "dropout": ("p",)}  # fmt: skip
-
-
-def canonical_layer(layer: Any) -> Any:
-    """A ``model.layers`` entry reduced to what builds the layer, with stride 0 spelled out (conv 1,
-    maxpool = kernel): equal networks compare equal whatever schema version wrote the config."""
-    if not isinstance(layer, dict) or "type" not in layer:
-        return layer
-    out = {"type": layer["type"], **{k: layer[k] for k in LAYER_FIELDS.get(layer["type"], ()) if k in layer}}
-    if out.get("stride") == 0:
-        out["stride"] = 1 if layer["type"] == "conv" else out.get("kernel", 0)
-    return out
+    path = RunDir(run_dir).saved_config()
+    if path is None:
+        return {}
+    data = yaml.safe_load(path.read_text()) or {}
+    layers = data.get("model", {}).get("layers") if isinstance(data.get("model"), dict) else None
+    if isinstance(layers, list):
+        data["model"]["layers"] = [canonical_layer(layer) for layer in layers]
+    return flatten(data)
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -132,6 +102,8 @@ def read_scalars(tb_dir: Path, tags: Sequence[str] | None = None) -> dict[str, t
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+    logging.getLogger("tensorboard").setLevel(logging.ERROR)  # its reader's "No path found after ..." chatter
+
     acc = EventAccumulator(str(tb_dir), size_guidance={"scalars": 0})
     acc.Reload()
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -146,8 +118,11 @@ def read_scalars(tb_dir: Path, tags: Sequence[str] | None = None) -> dict[str, t
 
 def load_runs(dirs: Iterable[str | os.PathLike[str]], tags: Sequence[str] | None = None) -> list[Run]:
     """:func:`find_runs` + each run's config and scalars (``tags``: only those; None: all)."""
-    paths = find_runs(dirs)
-    return [Run(p, read_config(p), read_scalars(p / "tb", tags)) for p in paths]
+    try:
+        paths = find_runs(dirs)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc)) from None
+    return [Run(p, read_config(p), read_scalars(RunDir(p).tb, tags)) for p in paths]
 
 
 # ------------------------------------------------------------------------------------------ grouping
@@ -328,7 +303,8 @@ def plot_curves(
         ax.legend(loc="best", fontsize="small")
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
-    return atomic_write(out, buf.getvalue())
+    atomic_write(out, buf.getvalue())
+    return out
 
 
 def write_tables(
@@ -353,7 +329,9 @@ def write_tables(
                 *[_num(row[f"{t} {s}"]) for t in tags for s in ("mean", "std")],
             ]
         )
-    return atomic_write(md_path, "\n".join(lines) + "\n"), atomic_write(csv_path, buf.getvalue())
+    atomic_write(md_path, "\n".join(lines) + "\n")
+    atomic_write(csv_path, buf.getvalue())
+    return md_path, csv_path
 
 
 def _pm(mean: float, std: float, percent: bool = False) -> str:
@@ -366,23 +344,6 @@ def _pm(mean: float, std: float, percent: bool = False) -> str:
 
 def _num(x: float) -> str:
     return "" if math.isnan(x) else f"{x:.6g}"
-
-
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to a temporary name next to ``path``, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        if isinstance(data, bytes):
-            tmp.write_bytes(data)
-        else:
-            tmp.write_text(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def oracle_levels(groups: dict[str, list[Run]]) -> dict[str, float]:

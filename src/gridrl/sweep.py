@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import math
 import os
-import re
 import socket
 import sys
 import time
@@ -33,14 +31,12 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from gridrl.rundir import RunDir, atomic_write, find_job_dirs, read_json, write_json
+
 log = logging.getLogger("gridrl")
 
-JOB_FILE = "job.json"  # per job dir, kept by the callback
 SUMMARY_CSV = "summary.csv"
 SUMMARY_MD = "summary.md"
-METRICS_FILE = Path("final") / "metrics.json"  # written by Trainer.finish
-FAILED_FILE = "failed.json"  # written by the runner when a job of a multirun fails
-_CKPT_RE = re.compile(r"ckpt_(\d+)\.pt$")
 
 OK, FAILED, INCOMPLETE = "ok", "failed", "incomplete"
 # summary.csv columns (the varying overrides, one column each, come after "overrides")
@@ -67,7 +63,7 @@ class SweepSummary(Callback):
             return
         job_dir = Path(config.hydra.runtime.output_dir)
         threads = job_threads(config)
-        record = _read_json(job_dir / JOB_FILE) or {}
+        record = read_json(RunDir(job_dir).job) or {}
         record.update(
             job=int(config.hydra.job.num),
             overrides=list(config.hydra.overrides.task),
@@ -77,7 +73,7 @@ class SweepSummary(Callback):
         record.setdefault("attempts", []).append(
             {"started": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
         )
-        _write_json(job_dir / JOB_FILE, record)
+        write_json(RunDir(job_dir).job, record)
         if threads:
             use_default_threads(threads)
             log.info(
@@ -92,7 +88,7 @@ class SweepSummary(Callback):
         if not _is_multirun(config):
             return
         job_dir = Path(config.hydra.runtime.output_dir)
-        record = _read_json(job_dir / JOB_FILE) or {"job": int(config.hydra.job.num), "attempts": [{}]}
+        record = read_json(RunDir(job_dir).job) or {"job": int(config.hydra.job.num), "attempts": [{}]}
         attempt = record["attempts"][-1]
         now = time.time()
         attempt["ended"] = now
@@ -101,11 +97,11 @@ class SweepSummary(Callback):
         if _job_failed(job_return):
             attempt.update(status=FAILED, error=f"{type(value).__name__}: {value}")
         elif not _finite(value):
-            failed = _read_json(job_dir / FAILED_FILE) or {}
+            failed = read_json(RunDir(job_dir).failed) or {}
             attempt.update(status=FAILED, error=str(failed.get("error", f"the job returned {value!r}")))
         else:
             attempt.update(status=OK, value=float(value))
-        _write_json(job_dir / JOB_FILE, record)
+        write_json(RunDir(job_dir).job, record)
         if attempt["status"] == FAILED and _is_optuna(config) and not _job_failed(job_return):
             # Optuna 2.x cannot be told NaN (the sweep would crash): hand it a failed job instead, which
             # it records as a failed trial (the preset's max_failure_rate lets the study go on)
@@ -178,33 +174,27 @@ def job_threads(config: DictConfig) -> int:
 
 def use_default_threads(threads: int) -> None:
     """Make ``trainer.threads=0`` ("all cores") mean ``threads`` in this job process (a joblib worker or
-    a submitit job; the basic launcher never calls this): ``gridrl.train.configure_torch`` reads it."""
+    a submitit job; the basic launcher never calls this): ``gridrl.trainer.configure_torch`` reads it."""
     os.environ["GRIDRL_THREADS"] = str(threads)
 
 
 # ---------------------------------------------------------------------------------------- summary
-def find_job_dirs(sweep_dir: Path) -> list[Path]:
-    """Job dirs under a sweep dir: those with a ``job.json`` or Hydra's ``.hydra/overrides.yaml``."""
-    found = {p.parent for p in sweep_dir.rglob(JOB_FILE)}
-    found |= {p.parent.parent for p in sweep_dir.rglob("overrides.yaml") if p.parent.name == ".hydra"}
-    return sorted(d for d in found if ".submitit" not in d.relative_to(sweep_dir).parts)
-
-
 def job_row(job_dir: Path, sweep_dir: Path) -> dict[str, Any]:
     """One summary row from the files of one job dir."""
-    record = _read_json(job_dir / JOB_FILE) or {}
+    run = RunDir(job_dir)
+    record = read_json(run.job) or {}
     overrides = record.get("overrides")
     if overrides is None:
-        overrides = _read_overrides_yaml(job_dir / ".hydra" / "overrides.yaml")
-    metrics = _read_json(job_dir / METRICS_FILE)
-    failed = _read_json(job_dir / FAILED_FILE)
+        overrides = _read_overrides_yaml(run.hydra_overrides)
+    metrics = run.read_metrics()
+    failed = read_json(run.failed)
     attempts = record.get("attempts") or []
     error = ""
     if attempts:
         last = attempts[-1]
         status = last.get("status") or INCOMPLETE  # no end: still running, or killed
         error = last.get("error", "") if status == FAILED else ""
-    elif metrics is not None and not _newer(job_dir / FAILED_FILE, job_dir / METRICS_FILE):
+    elif metrics is not None and not _newer(run.failed, run.metrics):
         status = OK
     elif failed is not None:
         status, error = FAILED, str(failed.get("error", ""))
@@ -223,7 +213,7 @@ def job_row(job_dir: Path, sweep_dir: Path) -> dict[str, Any]:
         "override_list": list(overrides),
         "mean_return": (metrics or {}).get("mean_return", ""),
         "oracle_ratio": (metrics or {}).get("oracle_ratio", ""),
-        "env_steps": (metrics or {}).get("env_step", _last_checkpoint_step(job_dir)),
+        "env_steps": (metrics or {}).get("env_step", run.last_checkpoint_step() or ""),
         "train_s": round(sum(times.values()), 2) if times else "",
         "wall_s": round(sum(walls), 2) if walls else "",
         "attempts": len(attempts),
@@ -267,8 +257,8 @@ def write_summary(sweep_dir: Path) -> list[dict[str, Any]]:
         writer.writerow(
             [*(r[f] for f in FIELDS[:4]), *(values.get(k, "") for k in varying), *(r[f] for f in FIELDS[4:])]
         )
-    _atomic_write(sweep_dir / SUMMARY_CSV, buf.getvalue())
-    _atomic_write(sweep_dir / SUMMARY_MD, render_markdown(sweep_dir, rows, varying, common))
+    atomic_write(sweep_dir / SUMMARY_CSV, buf.getvalue())
+    atomic_write(sweep_dir / SUMMARY_MD, render_markdown(sweep_dir, rows, varying, common))
     return rows
 
 
@@ -376,34 +366,8 @@ def _read_overrides_yaml(path: Path) -> list[str]:
     return [str(x) for x in loaded] if OmegaConf.is_list(loaded) else []
 
 
-def _last_checkpoint_step(job_dir: Path) -> int | str:
-    steps = [
-        int(m.group(1)) for p in (job_dir / "checkpoints").glob("ckpt_*.pt") if (m := _CKPT_RE.search(p.name))
-    ]
-    return max(steps) if steps else ""
-
-
 def _newer(a: Path, b: Path) -> bool:
     return a.is_file() and b.is_file() and a.stat().st_mtime > b.stat().st_mtime
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # one temp name per process: jobs write at once
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    _atomic_write(path, json.dumps(data, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:

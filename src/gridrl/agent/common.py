@@ -124,7 +124,8 @@ class Learner:
     def update(self, env_step: int) -> dict[str, float] | None:
         raise NotImplementedError
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, with_replay: bool = True) -> dict[str, Any]:
+        """Everything a resume needs; ``with_replay=False`` leaves out a replay buffer if there is one."""
         raise NotImplementedError
 
     def load_state_dict(self, state: dict[str, Any]) -> None:

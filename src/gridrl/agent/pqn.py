@@ -165,7 +165,7 @@ class PQNLearner(Learner):
     # ------------------------------------------------------------------------------------ checkpoint
     _ROLLOUT = ("actions", "rewards", "terminated", "truncated", "q_max", "final_q")
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, with_replay: bool = True) -> dict[str, Any]:  # no replay: nothing to leave out
         return {
             "online": self.online.state_dict(),
             "optimizer": self.optimizer.state_dict(),

@@ -59,6 +59,13 @@ class Evaluator:
         self.layouts = game.get_state()
         self._oracle: np.ndarray | None = None
 
+    def layout_frames(self, k: int) -> np.ndarray:
+        """RGB pictures (k, 3, H, W) uint8 of the first ``k`` evaluation layouts."""
+        k = min(k, self.episodes)
+        game = GridGame(self.cfg, k)
+        game.set_state({key: v[:k] for key, v in self.layouts.items()})
+        return game.render_obs("rgb")
+
     @property
     def oracle(self) -> np.ndarray:
         if self._oracle is None:
@@ -119,3 +126,4 @@ class Evaluator:
                     looped[g] = True
                     active &= ~loop
         return EvalResult(returns, lengths, outcomes, looped, self.oracle)
+

@@ -7,7 +7,6 @@ collect (one batched forward for N games) -> store (the learner) -> learn (when 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -30,8 +29,10 @@ from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
 from gridrl.config import Config, DQNConfig, PQNConfig
-from gridrl.evaluate import Evaluator
+from gridrl.evaluation import Evaluator
 from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame, n_actions
+from gridrl.reports import TrainingReporter
+from gridrl.rundir import RunDir, atomic_write
 
 log = logging.getLogger("gridrl")
 
@@ -94,6 +95,7 @@ def _arrays(tensors: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
 class Trainer:
     def __init__(self, cfg: Config, run_dir: Path, config_yaml: str) -> None:
         self.cfg, self.run_dir, self.config_yaml = cfg, Path(run_dir), config_yaml
+        self.run_files = RunDir(run_dir)
         tr = cfg.trainer
         self.device = resolve_device(cfg.device)
         configure_torch(tr.threads, tr.deterministic, self.device)
@@ -114,12 +116,14 @@ class Trainer:
         self.times = {"collect": 0.0, "update": 0.0, "eval": 0.0, "checkpoint": 0.0}
         self._stop_signal: int | None = None
         self.tb: tblog.TBLogger | None = None
+        self.reporter: TrainingReporter | None = None
 
     # ------------------------------------------------------------------------------------ the loop
     def run(self) -> dict[str, Any]:
         cfg, tr = self.cfg, self.cfg.trainer
         # a resumed run drops the events a killed run wrote after its checkpoint (no duplicated points)
-        self.tb = tblog.TBLogger(self.run_dir / "tb", purge_step=self.env_step + 1 if self.env_step else None)
+        self.tb = tblog.TBLogger(self.run_files.tb, purge_step=self.env_step + 1 if self.env_step else None)
+        self.reporter = TrainingReporter(self.run_files, self.tb, self.evaluator, tr.video_episodes if tr.video else 0)
         if self.env_step == 0:
             self._log_start()
         old_handlers = self._install_signal_handlers()
@@ -152,7 +156,7 @@ class Trainer:
                     if not all(math.isfinite(v) for v in metrics.values()):
                         raise TrainingDiverged(
                             f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without "
-                            f"saving (last good checkpoint kept in {ckpt.checkpoint_dir(self.run_dir)}). "
+                            f"saving (last good checkpoint kept in {self.run_files.checkpoints}). "
                             "Try a lower agent.lr or a reward scale/clip."
                         )
                     self.last_update = metrics
@@ -197,9 +201,8 @@ class Trainer:
         """Final evaluation, final weights, last checkpoint, HParams summary."""
         if self.last_eval.get("env_step") != self.env_step:
             self.evaluate()
-        final = self.run_dir / "final"
-        ckpt.atomic_torch_save(self.learner.online.state_dict(), final / "q_network.pt")
-        _atomic_write_text(final / "config.yaml", self.config_yaml)
+        ckpt.atomic_torch_save(self.learner.online.state_dict(), self.run_files.final_weights)
+        atomic_write(self.run_files.final_config, self.config_yaml)
         summary = {
             **self.last_eval,
             "env_step": self.env_step,
@@ -208,7 +211,7 @@ class Trainer:
             "stopped_by_time_limit": out_of_time,
             "times_s": {k: round(v, 3) for k, v in self.times.items()},
         }
-        _atomic_write_text(final / "metrics.json", json.dumps(summary, indent=2))
+        self.run_files.write_metrics(summary)
         self.save_checkpoint()
         assert self.tb is not None
         self.tb.hparams(
@@ -224,79 +227,27 @@ class Trainer:
             self.env_step,
             self.last_eval.get("mean_return", float("nan")),
             100 * self.last_eval.get("oracle_ratio", float("nan")),
-            final / "q_network.pt",
+            self.run_files.final_weights,
         )
         return summary
 
     # -------------------------------------------------------------------------------- evaluation
     def evaluate(self) -> dict[str, float]:
+        """Score the greedy policy on the fixed layouts; the reporter writes what it shows."""
+        assert self.reporter is not None
         with self._timed("eval"):
-            result = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval)
-            stats = result.summary()
+            stats = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval).summary()
             stats["env_step"] = self.env_step
-        self.last_eval = stats
-        assert self.tb is not None
-        self.tb.scalars(
-            {
-                tblog.EVAL_MEAN_RETURN: stats["mean_return"],
-                tblog.EVAL_ORACLE_RATIO: stats["oracle_ratio"],
-                tblog.EVAL_FOOD_RATE: stats["food_rate"],
-                tblog.EVAL_ENEMY_RATE: stats["enemy_rate"],
-                tblog.EVAL_TIMEOUT_RATE: stats["timeout_rate"],
-                tblog.EVAL_MEAN_LENGTH: stats["mean_length"],
-            },
-            self.env_step,
-        )
-        frames = GridGame(self.cfg.env, 4)
-        frames.set_state({k: v[:4] for k, v in self.evaluator.layouts.items()})
-        self.tb.images(
-            tblog.GAME_FRAMES, np.repeat(np.repeat(frames.render_obs("rgb"), 16, 2), 16, 3), self.env_step
-        )
-        log.info(
-            "eval @ %d: mean return %.2f (%.1f%% of oracle %.2f), food %.1f%%, enemy %.1f%%, timeout %.1f%%",
-            self.env_step,
-            stats["mean_return"],
-            100 * stats["oracle_ratio"],
-            stats["oracle_mean_return"],
-            100 * stats["food_rate"],
-            100 * stats["enemy_rate"],
-            100 * stats["timeout_rate"],
-        )
-        if self.cfg.trainer.video:
-            from gridrl.videos import record_eval_video
-
-            with self._timed("eval"):
-                record_eval_video(
-                    self.cfg.env,
-                    self.learner.greedy,
-                    self.run_dir,
-                    self.env_step,
-                    self.cfg.trainer.video_episodes,
-                    seed=self.cfg.trainer.eval_seed,
-                )
+            self.last_eval = stats
+            self.reporter.report(stats, self.env_step, self.learner.greedy)
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
-            ckpt.atomic_torch_save(
-                {
-                    "format": ckpt.FORMAT_VERSION,
-                    "kind": "best",
-                    "env_step": self.env_step,
-                    "eval": stats,
-                    "config_yaml": self.config_yaml,
-                    "online": self.learner.online.state_dict(),
-                },
-                ckpt.checkpoint_dir(self.run_dir) / "best.pt",
-            )
+            self.reporter.save_best(self.env_step, stats, self.config_yaml, self.learner.online.state_dict())
         return stats
 
     # ------------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
-        learner = self.learner
-        learner_state = (
-            learner.state_dict(with_replay=self.cfg.trainer.save_replay)
-            if isinstance(learner, DQNLearner)
-            else learner.state_dict()
-        )
+        learner_state = self.learner.state_dict(with_replay=self.cfg.trainer.save_replay)
         return {
             "format": ckpt.FORMAT_VERSION,
             "kind": "resume",
@@ -342,7 +293,7 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         with self._timed("checkpoint"):
-            path = ckpt.checkpoint_dir(self.run_dir) / f"ckpt_{self.env_step:012d}.pt"
+            path = self.run_files.checkpoint(self.env_step)
             size, seconds = ckpt.atomic_torch_save(self.state_dict(), path)
             ckpt.prune(self.run_dir, self.cfg.trainer.keep_checkpoints)
         log.info("checkpoint @ %d: %s (%.1f MB in %.2f s)", self.env_step, path.name, size / 1e6, seconds)
@@ -469,13 +420,6 @@ class Trainer:
 
 def _crossed(prev: int, now: int, every: int) -> bool:
     return every > 0 and now // every > prev // every
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _flat_hparams(cfg: Config) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""A trained agent you can act with: load a run or checkpoint (data only) and get greedy actions.
+
+```python
+agent = gridrl.load("outputs/2026-12-03/10-00-00_default-pqn")   # a run dir, or a .pt file
+actions = agent.act(obs)                                          # uint8 (N, C, H, W) or (C, H, W)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from omegaconf import DictConfig, OmegaConf
+
+from gridrl.checkpoint import CheckpointError, load_weights
+from gridrl.config import Config, ConfigError, EnvConfig, to_config, typed_node
+
+Policy = Callable[[np.ndarray], np.ndarray]  # uint8 observations (N, C, H, W) -> actions (N,)
+
+
+@dataclass
+class Agent:
+    """A trained Q-network (in eval mode, on ``device``) and the config it was trained with."""
+
+    net: Any  # gridrl.agent.networks.QNetwork
+    config: Config  # the run's validated config
+    config_node: DictConfig  # the same as OmegaConf (what eval.json records)
+    run_dir: Path  # the run the weights belong to
+    weights: Path  # the file they were read from
+    env_step: int | None  # env steps of training behind them (None if unknown)
+    device: Any  # torch.device
+
+    @property
+    def env(self) -> EnvConfig:
+        """The game it was trained on."""
+        return self.config.env
+
+    def q_values(self, obs: np.ndarray) -> np.ndarray:
+        """Q-values (N, n_actions) of uint8 observations (N, C, H, W), or (n_actions,) of one (C, H, W)."""
+        import torch
+
+        x = np.ascontiguousarray(obs)
+        single = x.ndim == 3
+        with torch.no_grad():
+            q = self.net(torch.as_tensor(x[None] if single else x, device=self.device)).float().cpu().numpy()
+        return q[0] if single else q
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """Greedy actions (N,) int64 of uint8 observations (N, C, H, W); one int64 for one (C, H, W)."""
+        return np.asarray(self.q_values(obs).argmax(-1), dtype=np.int64)
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        return self.act(obs)
+
+    def check_game(self, env: EnvConfig, changes: list[str] | None = None) -> None:
+        """Refuse a game whose observations or actions differ in shape or meaning from the trained one."""
+        from gridrl.game.grid import n_actions, obs_shape
+
+        trained = self.env
+        keys = ("height", "width", "obs_mode", "actions")
+        differ = [k for k in keys if getattr(trained, k) != getattr(env, k)]
+        if not differ:
+            return
+        old_in, new_in = "x".join(map(str, obs_shape(trained))), "x".join(map(str, obs_shape(env)))
+        diff = ", ".join(f"{k} {getattr(trained, k)} -> {getattr(env, k)}" for k in differ)
+        raise ConfigError(
+            f"{' '.join(changes) if changes else 'this game'} changes what the network sees or does ({diff}): "
+            f"it was trained on {old_in} observations and {n_actions(trained)} actions, this game gives "
+            f"{new_in} and {n_actions(env)}; keep the grid size, obs_mode and actions (change n_enemies, "
+            "n_food, motions, rewards, max_steps, slip, colours)"
+        )
+
+
+def epsilon_policy(policy: Policy, epsilon: float, n_actions: int, seed: int) -> Policy:
+    """``policy`` with a random action (own generator from ``seed``) with chance ``epsilon`` per game."""
+    if epsilon <= 0.0:
+        return policy
+    rng = np.random.default_rng(seed)
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        a = np.asarray(policy(obs)).astype(np.int64)
+        explore = rng.random(len(a)) < epsilon
+        return np.where(explore, rng.integers(0, n_actions, len(a)), a)
+
+    return act
+
+
+def load(target: str | Path, device: str = "cpu") -> Agent:
+    """The agent of a run dir (its final weights, else its newest checkpoint), a checkpoint, ``best.pt``
+    or a bare ``q_network.pt`` with a ``config.yaml`` beside it; loaded as data only."""
+    from gridrl.agent.networks import build_q_network
+    from gridrl.game.grid import n_actions, obs_shape
+    from gridrl.trainer import resolve_device
+
+    found = load_weights(target)
+    node = OmegaConf.create(found.config_yaml)
+    assert isinstance(node, DictConfig)
+    _drop_hydra_interpolations(node, found.run_dir.name)
+    try:
+        config = to_config(typed_node(node))
+    except ConfigError as exc:
+        raise CheckpointError(f"{found.path}: its saved config is invalid: {exc}") from None
+    net = build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
+    try:
+        net.load_state_dict(found.state)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(
+            f"{found.path}: the weights do not fit the saved model config ({str(exc).splitlines()[0][:200]})"
+        ) from None
+    dev = resolve_device(device)
+    net.to(dev).eval()
+    return Agent(net, config, node, found.run_dir, found.path, found.env_step, dev)
+
+
+def _drop_hydra_interpolations(node: DictConfig, fallback: str) -> None:
+    """Replace values like ``${hydra:runtime.choices.env}`` (unresolvable outside Hydra) by ``fallback``."""
+    for key in list(node.keys()):
+        if OmegaConf.is_interpolation(node, key):
+            if "hydra:" in str(node._get_node(key)._value()):  # type: ignore[union-attr]
+                node[key] = fallback
+        elif isinstance(node.get(key), DictConfig):
+            _drop_hydra_interpolations(node[key], fallback)
