@@ -26,7 +26,20 @@ _API = {
     "ConfigError": "gridrl.config",
     "GridGame": "gridrl.game.grid",
 }
-__all__ = ["__version__", *_API]
+__all__ = [
+    "Agent",
+    "Config",
+    "ConfigError",
+    "EnvConfig",
+    "GridGame",
+    "__version__",
+    "compose",
+    "compose_config",
+    "evaluate",
+    "load",
+    "load_env_config",
+    "train",
+]
 
 if TYPE_CHECKING:
     from gridrl.api import evaluate, train
