@@ -25,7 +25,7 @@ def trimmed_by_hand(values: np.ndarray) -> float:
 
 def test_point_estimates_by_hand():
     rng = np.random.default_rng(3)
-    for shape in [(13,), (8, 3), (1,), (4,)]:
+    for shape in [(13,), (7,), (11,), (5, 3), (8, 3), (1,), (4,)]:
         x = rng.exponential(size=shape)
         a = stats.aggregate({"c": x}, reps=REPS)["c"]
         assert a.iqm.value == pytest.approx(trimmed_by_hand(x))
@@ -125,6 +125,8 @@ def test_performance_profile():
         assert p.fraction[0] == 1.0 and p.fraction[-1] == 0.0
         i = 20  # tau = 0.5
         assert p.fraction[i] == pytest.approx(np.mean(np.asarray(scores[name]) > taus[i]))
+    tied = stats.performance_profile({"t": [0.0, 1.0, 1.0, 2.0]}, [1.0], reps=REPS)["t"]
+    assert tied.fraction.tolist() == [0.25]  # strictly above tau
     default = stats.performance_profile(scores, reps=REPS)["a"]
     assert default.fraction[0] == 1.0 and default.fraction[-1] == 0.0 and len(default.taus) == 101
 
@@ -203,6 +205,10 @@ def test_tables():
     [
         lambda: stats.normalized_score([1.0, 2.0], 3.0, 3.0),
         lambda: stats.normalized_score(1.0, np.nan, 3.0),
+        lambda: stats.normalized_score(
+            np.zeros((3, 40)), np.arange(40.0), np.arange(40.0) + (np.arange(40) > 2)
+        ),
+        lambda: stats.time_to_threshold([([1, np.nan], [1.0, 2.0])], 1.0),
         lambda: stats.aggregate({}),
         lambda: stats.aggregate({"a": []}),
         lambda: stats.aggregate({"a": [1.0, np.nan]}),
@@ -214,6 +220,12 @@ def test_tables():
         lambda: stats.performance_profile({"a": [1.0]}, taus=[]),
         lambda: stats.time_to_threshold([], 1.0),
         lambda: stats.time_to_threshold([([1, 2], [1.0])], 1.0),
+        lambda: stats.format_text(
+            times={
+                n: stats.time_to_threshold([([1], [1.0])], level, reps=10)
+                for n, level in [("a", 1), ("b", 2)]
+            }
+        ),
     ],
 )
 def test_bad_input_is_a_one_line_value_error(call):

@@ -156,8 +156,11 @@ def normalized_score(returns: ArrayLike, random_return: ArrayLike, reference_ret
     r, lo, hi = (np.asarray(v, dtype=np.float64) for v in (returns, random_return, reference_return))
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
         raise ValueError("normalized_score: random_return and reference_return must be finite")
-    if np.any(hi == lo):
-        raise ValueError(f"normalized_score: reference_return equals random_return ({hi}); undefined score")
+    if np.any(same := np.broadcast_to(hi == lo, np.broadcast_shapes(hi.shape, lo.shape))):
+        where = f" in {int(same.sum())} of {same.size} tasks" if same.ndim else f" ({float(hi):g})"
+        raise ValueError(
+            f"normalized_score: reference_return equals random_return{where}; the score is undefined"
+        )
     return (r - lo) / (hi - lo)
 
 
@@ -271,8 +274,15 @@ def time_to_threshold(
     timed = all(len(c) == 3 for c in curves)
     for i, c in enumerate(curves):
         arrs = [np.asarray(a, dtype=np.float64) for a in c]
-        if len(arrs) not in (2, 3) or arrs[0].ndim != 1 or any(a.shape != arrs[0].shape for a in arrs):
-            raise ValueError(f"curves[{i}]: expected (steps, values[, seconds]) as 1-D arrays of one length")
+        if (
+            len(arrs) not in (2, 3)
+            or arrs[0].ndim != 1
+            or any(a.shape != arrs[0].shape for a in arrs)
+            or not np.isfinite(arrs[0]).all()
+        ):
+            raise ValueError(
+                f"curves[{i}]: expected (steps, values[, seconds]): 1-D arrays of one length, finite steps"
+            )
         order = np.argsort(arrs[0], kind="stable")
         s, v, *w = (a[order] for a in arrs)
         hit = np.flatnonzero(v >= threshold)
@@ -424,10 +434,11 @@ def plot_probability_of_improvement(
 
 
 # ------------------------------------------------------------------------------------------- tables
-def _time(iv: Interval | None, budget: float | None, fmt: str) -> str:
+def _time(iv: Interval | None, budget: float | None) -> str:
+    """An interval of times; ``inf`` (never reached) reads ``>budget``."""
     if iv is None:
         return "-"
-    f = (lambda v: f">{budget:{fmt}}" if math.isinf(v) else f"{v:{fmt}}") if budget is not None else str
+    f = lambda v: f">{budget:,.0f}" if math.isinf(v) else f"{v:,.0f}"  # noqa: E731
     return f(iv.value) if math.isnan(iv.low) else f"{f(iv.value)} [{f(iv.low)}, {f(iv.high)}]"
 
 
@@ -444,13 +455,15 @@ def _tables(aggregates, poi, times, score_name, percent, confidence, markdown) -
             (f"{score_name} over runs: estimate [{ci}]", ["config", "runs", "IQM", "mean", "median"], rows)
         )
     if poi:
-        rows = [[a, b, iv.format(digits=2)] for (a, b), iv in poi.items()]
+        rows = [[a, b, iv.format()] for (a, b), iv in poi.items()]
         blocks.append((f"probability of improvement [{ci}]", ["X", "Y", "P(X > Y)"], rows))
     if times:
+        if len({t.threshold for t in times.values()}) > 1:
+            raise ValueError("times: one table needs one threshold; format each threshold separately")
         t0 = next(iter(times.values()))
         rows = [
-            [n, str(t.runs), str(t.reached), _time(t.median_steps, t.budget_steps, ",.0f"),
-             _time(t.iqm_steps, t.budget_steps, ",.0f"), _time(t.median_seconds, t.budget_seconds, ",.0f")]
+            [n, str(t.runs), str(t.reached), _time(t.median_steps, t.budget_steps),
+             _time(t.iqm_steps, t.budget_steps), _time(t.median_seconds, t.budget_seconds)]
             for n, t in times.items()
         ]  # fmt: skip
         head = ["config", "runs", "reached", "median env steps", "IQM env steps", "median seconds"]
