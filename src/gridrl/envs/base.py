@@ -117,13 +117,15 @@ class LoopEnv(ABC):
             raise ValueError(f"expected {self.n} actions, got {acts.shape[0]}")
         if acts.min() < 0 or acts.max() >= self.n_actions:
             raise ValueError(f"actions must lie in [0, {self.n_actions - 1}], got {acts.min()}..{acts.max()}")
-        n = self.n
-        reward = np.zeros(n, dtype=np.float32)
-        terminated = np.zeros(n, dtype=bool)
-        truncated = np.zeros(n, dtype=bool)
         raw = self._raw
-        for i, a in enumerate(acts.tolist()):
-            raw[i], reward[i], terminated[i], truncated[i] = self._step_one(i, a)
+        step_one = self._step_one
+        obs_list, rewards, terms, truncs = zip(
+            *[step_one(i, a) for i, a in enumerate(acts.tolist())], strict=True
+        )
+        np.stack(obs_list, out=raw)
+        reward = np.array(rewards, dtype=np.float32)
+        terminated = np.array(terms, dtype=bool)
+        truncated = np.array(truncs, dtype=bool)
         self.t += 1
         self.ep_return += reward
         if self.max_steps is not None:

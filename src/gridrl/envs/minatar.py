@@ -66,6 +66,7 @@ class MinAtarEnv(LoopEnv):
         )
         super().__init__(n, (C, H, W), len(self.action_map), (H, W, C), bool, max_steps)
         self._colors = palette(C)
+        self._actions = self.action_map.tolist()
 
     def _reset_one(self, i: int, seed: int | None) -> np.ndarray:
         env = self.envs[i]
@@ -77,7 +78,7 @@ class MinAtarEnv(LoopEnv):
 
     def _step_one(self, i: int, action: int) -> tuple[np.ndarray, float, bool, bool]:
         env = self.envs[i]
-        reward, terminal = env.act(int(self.action_map[action]))
+        reward, terminal = env.act(self._actions[action])
         return env.state(), float(reward), bool(terminal), False
 
     def _encode(self, raw: np.ndarray, out: np.ndarray) -> None:
