@@ -351,6 +351,11 @@ def test_reference_returns():
         reference_returns("minigrid", "fourrooms", [3, 4]), optimal_returns("fourrooms", [3, 4])
     )
     assert reference_returns("gym", "MiniGrid-Empty-5x5-v0", [0]) is None
+    # Empty-8x8 with max_steps 64: 11 steps (5 forward, 1 turn, 5 forward) -> 1 - 0.9 * 11 / 64
+    assert reference_returns("minigrid", "empty-8x8", [0], max_steps=64) == pytest.approx([1 - 0.9 * 11 / 64])
+    assert reference_returns("minigrid", "empty-8x8", [0], max_steps=10) == pytest.approx(
+        [0.0]
+    )  # out of reach
 
 
 # ----------------------------------------------------------------------------------------- generic gym

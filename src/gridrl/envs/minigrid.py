@@ -212,8 +212,8 @@ def optimal_returns(env_id: str, seeds: Iterable[int], **env_kwargs: Any) -> np.
             env.reset(seed=int(seed))
             path = shortest_path(env)
             max_steps = env.unwrapped.max_steps
-            ok = path is not None and len(path) <= max_steps
-            out.append(1.0 - 0.9 * len(path) / max_steps if ok else 0.0)  # type: ignore[arg-type]
+            steps = max_steps + 1 if path is None else len(path)
+            out.append(1.0 - 0.9 * steps / max_steps if steps <= max_steps else 0.0)
         return np.array(out, dtype=np.float64)
     finally:
         env.close()

@@ -49,12 +49,15 @@ MINATAR_DQN: dict[str, Reference] = {
 MINIGRID_PLANNABLE = ("empty-8x8", "fourrooms", "lavagap-s7")
 
 
-def reference_returns(family: str, name: str, seeds: Sequence[int]) -> np.ndarray | None:
+def reference_returns(
+    family: str, name: str, seeds: Sequence[int], max_steps: int | None = None
+) -> np.ndarray | None:
     """The reference return of each seeded evaluation episode, or ``None`` where there is none.
 
     ``family`` / ``name`` as for :func:`gridrl.envs.factory.make_env` (MinAtar: the constant of
     :data:`MINATAR_DQN` for every seed; MiniGrid: the optimal return of each seed's episode, for
-    Empty / FourRooms / LavaGap tasks and other tasks without objects).
+    Empty / FourRooms / LavaGap tasks and other tasks without objects, under the env's ``max_steps``
+    when it was overridden).
     """
     seeds = list(seeds)
     if family == "minatar":
@@ -64,7 +67,7 @@ def reference_returns(family: str, name: str, seeds: Sequence[int]) -> np.ndarra
         from gridrl.envs.minigrid import optimal_returns
 
         try:
-            return optimal_returns(name, seeds)
+            return optimal_returns(name, seeds, **({} if max_steps is None else {"max_steps": max_steps}))
         except ValueError:  # keys, doors or other objects: no planner here
             return None
     return None
