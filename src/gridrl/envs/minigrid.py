@@ -1,0 +1,219 @@
+"""MiniGrid (Chevalier-Boisvert et al.) behind the batched contract, plus exact optimal returns.
+
+Observations: MiniGrid's partial, egocentric view ``image`` ``(V, V, 3)`` (V = 7 by default) of
+``(object index, colour index, state index)`` becomes one-hot planes, 0/255, ``(11 + 6 + 3 = 20, V, V)``:
+planes 0-10 the object (``unseen empty wall floor door key ball box goal lava agent``), 11-16 the colour
+(``red green blue purple yellow grey``), 17-19 the state (``open closed locked``), in the order of
+``minigrid.core.constants``. The ``direction`` and ``mission`` keys are dropped (the view is egocentric;
+the tasks here have one fixed mission each).
+
+Reward is MiniGrid's: ``1 - 0.9 * step_count / max_steps`` on reaching the goal, else 0; episodes end
+by reaching the goal or lava (terminated) or at ``max_steps`` (truncated). ``render()`` gives MiniGrid's
+own full-grid RGB picture of each copy (``tile_size`` pixels per cell, the agent's view highlighted).
+
+Names as people type them (``minigrid/<name>``): :data:`TASKS` lists the tested ones; any registered
+``MiniGrid-*`` id also works by its name without the ``MiniGrid-`` prefix and version, dashes ignored
+(``keycorridor-s3r1`` = ``MiniGrid-KeyCorridorS3R1-v0``), or by its full id.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+from gridrl.config import ConfigError
+from gridrl.envs.gym_env import GymEnv, ensure_registered
+
+N_OBJECTS, N_COLORS, N_STATES = 11, 6, 3  # index ranges of minigrid.core.constants (checked in tests)
+N_PLANES = N_OBJECTS + N_COLORS + N_STATES
+_OFFSETS = np.array([0, N_OBJECTS, N_OBJECTS + N_COLORS], dtype=np.intp)
+_LIMITS = np.array([N_OBJECTS, N_COLORS, N_STATES])
+
+# short name -> gymnasium id, for the tasks this package is tested on
+TASKS = {
+    "empty-8x8": "MiniGrid-Empty-8x8-v0",
+    "doorkey-8x8": "MiniGrid-DoorKey-8x8-v0",
+    "doorkey-16x16": "MiniGrid-DoorKey-16x16-v0",
+    "fourrooms": "MiniGrid-FourRooms-v0",
+    "lavagap-s7": "MiniGrid-LavaGapS7-v0",
+    "keycorridor-s3r1": "MiniGrid-KeyCorridorS3R1-v0",
+}
+ACTION_SETS = {"all": 7, "nav": 3}  # all: left right forward pickup drop toggle done; nav: the first 3
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[-_\s]", "", name.lower())
+
+
+def resolve_task(name: str, key: str = "env.task") -> str:
+    """The gymnasium id of a MiniGrid task name (see the module docstring); :class:`ConfigError` if none."""
+    import gymnasium
+
+    if name in TASKS:
+        return TASKS[name]
+    if name.startswith(("MiniGrid-", "minigrid:")):
+        return ensure_registered(name, key)
+    import minigrid  # noqa: F401  (registers the ids)
+
+    wanted = _squash(name)
+    found: dict[str, str] = {}
+    for env_id in gymnasium.registry:
+        m = re.fullmatch(r"MiniGrid-(.+)-v(\d+)", env_id)
+        if m and _squash(m.group(1)) == wanted:
+            found[m.group(2)] = env_id
+    if found:
+        return found[max(found, key=int)]
+    raise ConfigError(
+        f"{key}={name!r} is not a MiniGrid task; choose one of {', '.join(TASKS)} "
+        "or any MiniGrid-* id (by its full id or its name without prefix and version)"
+    )
+
+
+def onehot(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """MiniGrid ``image`` stack ``(m, V, V, 3)`` of indices -> one-hot uint8 ``(m, 20, V, V)``, 0/255.
+
+    Raises ``ValueError`` on an index outside MiniGrid's ranges (e.g. a fully observable view, whose
+    agent cell stores its direction 0-3 as the state).
+    """
+    image = np.asarray(image)
+    if (image >= _LIMITS).any():
+        raise ValueError(
+            f"MiniGrid indices out of range: max (object, colour, state) = {tuple(image.reshape(-1, 3).max(0))}"
+            f", allowed < {tuple(_LIMITS)}"
+        )
+    m, V, U, _ = image.shape
+    planes = np.zeros((m, V, U, N_PLANES), dtype=np.uint8)
+    np.put_along_axis(planes, image.astype(np.intp) + _OFFSETS, 255, axis=3)
+    if out is None:
+        out = np.empty((m, N_PLANES, V, U), dtype=np.uint8)
+    out[...] = planes.transpose(0, 3, 1, 2)
+    return out
+
+
+class MiniGridEnv(GymEnv):
+    """``n`` copies of a MiniGrid task with one-hot observations ``(20, V, V)``.
+
+    Args:
+        task: a name of :data:`TASKS`, another MiniGrid name or a full ``MiniGrid-*`` id.
+        n: number of copies.
+        max_steps: the env's own ``max_steps`` (reward and truncation); ``None``: the task's default.
+        actions: ``all`` (7 actions) or ``nav`` (left, right, forward only: enough for the tasks without
+            keys or doors).
+        tile_size: pixels per cell of :meth:`render`.
+        env_kwargs: further constructor arguments (e.g. ``agent_view_size``).
+    """
+
+    def __init__(
+        self,
+        task: str,
+        n: int = 1,
+        max_steps: int | None = None,
+        actions: str = "all",
+        tile_size: int = 8,
+        env_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        if actions not in ACTION_SETS:
+            raise ConfigError(
+                f"env.actions={actions!r} is not allowed; choose one of {', '.join(ACTION_SETS)}"
+            )
+        kwargs = dict(env_kwargs or {})
+        if max_steps is not None:
+            kwargs["max_steps"] = max_steps
+        self.tile_size = tile_size
+        super().__init__(resolve_task(task), n, None, kwargs, render_mode=None)
+        self.n_actions = ACTION_SETS[actions]
+
+    def _converter(
+        self, space: Any, channels_first: bool
+    ) -> tuple[Callable[[Any], np.ndarray], tuple[int, ...], Any, tuple[int, int, int], Callable[..., None]]:
+        image = space.spaces["image"]
+        V, U, _ = image.shape
+        return (lambda obs: obs["image"]), image.shape, np.uint8, (N_PLANES, V, U), onehot
+
+    def render(self) -> np.ndarray:
+        """RGB ``(n, H * tile_size, W * tile_size, 3)``: MiniGrid's full-grid picture of every copy."""
+        return np.stack(
+            [
+                e.unwrapped.get_frame(highlight=True, tile_size=self.tile_size, agent_pov=False)
+                for e in self.envs
+            ]
+        )
+
+
+# ------------------------------------------------------------------------------------ optimal returns
+def shortest_path(env: Any) -> list[int] | None:
+    """The fewest actions (0 left, 1 right, 2 forward) taking the agent of a reset MiniGrid env to a goal.
+
+    Breadth-first search over (cell, direction) from the agent's current cell and direction. Lava ends
+    an episode with nothing, so it is avoided; walls block. ``None`` when no goal can be reached. Raises
+    ``ValueError`` on grids with anything else (doors, keys, boxes, balls, moving obstacles): their
+    shortest solutions need more than the turn / forward actions.
+    """
+    u = env.unwrapped
+    grid = u.grid
+    W, H = grid.width, grid.height
+    free = np.zeros((W, H), dtype=bool)
+    goal = np.zeros((W, H), dtype=bool)
+    for x in range(W):
+        for y in range(H):
+            cell = grid.get(x, y)
+            kind = None if cell is None else cell.type
+            if kind in (None, "floor", "goal"):
+                free[x, y] = True
+                goal[x, y] = kind == "goal"
+            elif kind not in ("wall", "lava"):
+                raise ValueError(
+                    f"{u.spec.id if u.spec else type(u).__name__}: cannot plan with a {kind} on the grid"
+                )
+    dx, dy = (1, 0, -1, 0), (0, 1, 0, -1)  # minigrid DIR_TO_VEC: right, down, left, up
+    start = (int(u.agent_pos[0]), int(u.agent_pos[1]), int(u.agent_dir))
+    parent: dict[tuple[int, int, int], tuple[tuple[int, int, int], int] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        x, y, d = state
+        nx, ny = x + dx[d], y + dy[d]
+        moves = [((x, y, (d - 1) % 4), 0), ((x, y, (d + 1) % 4), 1)]
+        if 0 <= nx < W and 0 <= ny < H and free[nx, ny]:
+            moves.append(((nx, ny, d), 2))
+        for nxt, action in moves:
+            if nxt in parent:
+                continue
+            parent[nxt] = (state, action)
+            if action == 2 and goal[nxt[0], nxt[1]]:
+                path = []
+                node: tuple[int, int, int] | None = nxt
+                while parent[node] is not None:  # type: ignore[index]
+                    node, a = parent[node]  # type: ignore[index,misc]
+                    path.append(a)
+                return path[::-1]
+            queue.append(nxt)
+    return None
+
+
+def optimal_returns(env_id: str, seeds: Iterable[int], **env_kwargs: Any) -> np.ndarray:
+    """The best achievable return of each seeded episode: ``1 - 0.9 * k / max_steps`` for the shortest
+    path of ``k`` steps (0 if none within ``max_steps``), float64 ``(len(seeds),)``.
+
+    ``env_id`` is a task name or id as for :class:`MiniGridEnv`; episode ``j`` is the one that
+    ``reset(seed=seeds[j])`` draws (copy ``i`` of ``MiniGridEnv.reset(seed)`` draws ``seed + i``). Valid
+    for tasks without doors, keys or other objects (Empty, FourRooms, LavaGap, the Crossing tasks).
+    """
+    import gymnasium
+
+    env = gymnasium.make(resolve_task(env_id), disable_env_checker=True, **env_kwargs)
+    try:
+        out = []
+        for seed in seeds:
+            env.reset(seed=int(seed))
+            path = shortest_path(env)
+            max_steps = env.unwrapped.max_steps
+            steps = max_steps + 1 if path is None else len(path)
+            out.append(1.0 - 0.9 * steps / max_steps if steps <= max_steps else 0.0)
+        return np.array(out, dtype=np.float64)
+    finally:
+        env.close()
