@@ -10,9 +10,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import gridrl.game.gym_env  # noqa: F401  (registers gridrl/Grid-v0)
-from gridrl.config import ConfigError, EnvConfig
+from gridrl.config import ConfigError, EnvConfig, load_env_config
 from gridrl.game.grid import GridGame
-from gridrl.game.gym_env import ENV_ID, GridEnv, env_conf_dir, load_env_config
+from gridrl.game.gym_env import ENV_ID, GridEnv
+
+PRESETS = ("default", "seed", "sentdex", "crowded")  # the README's env group
 
 
 @pytest.mark.parametrize(
@@ -126,12 +128,27 @@ def test_config_and_overrides():
         GridEnv(preset="none", render_mode="ansi")
 
 
-@pytest.mark.skipif(not (env_conf_dir() / "seed.yaml").is_file(), reason="conf/env presets not present")
 def test_presets_load():
-    seed = load_env_config("seed")
+    seed = GridEnv(preset="seed").cfg
     assert (seed.height, seed.actions, seed.obs_mode, seed.player_color) == (15, "seed8", "ego", [255, 0, 0])
-    assert load_env_config("seed", obs_mode="rgb").obs_mode == "rgb"
-    assert load_env_config("sentdex", max_steps=50).max_steps == 50
-    for path in sorted(env_conf_dir().glob("*.yaml")):
-        env = gym.make(ENV_ID, preset=path.stem)
+    assert GridEnv(preset="seed", obs_mode="rgb").cfg.obs_mode == "rgb"
+    assert GridEnv(preset="sentdex", max_steps=50).cfg.max_steps == 50
+    for preset in PRESETS:
+        env = gym.make(ENV_ID, preset=preset)
+        assert env.unwrapped.cfg == load_env_config(preset)  # the one loader, the same game
         assert env.reset(seed=0)[0] in env.observation_space
+
+
+def test_preset_none_and_config_mean_the_schema_and_the_config():
+    assert GridEnv(preset=None).cfg == GridEnv(preset="none").cfg == EnvConfig()
+    cfg = EnvConfig(height=5, width=8)
+    assert GridEnv(preset="seed", config=cfg).cfg == cfg  # config wins over the preset
+    assert GridEnv(config=cfg, max_steps=7).cfg == EnvConfig(height=5, width=8, max_steps=7)
+
+
+def test_registered_id_points_at_this_class():
+    spec = gym.spec(ENV_ID)
+    assert spec.entry_point == "gridrl.game.gym_env:GridEnv"
+    assert type(gym.make(ENV_ID).unwrapped) is GridEnv
+    gridrl.game.gym_env.register()  # idempotent
+    assert gym.spec(ENV_ID) is spec
