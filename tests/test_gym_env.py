@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -152,3 +156,58 @@ def test_registered_id_points_at_this_class():
     assert type(gym.make(ENV_ID).unwrapped) is GridEnv
     gridrl.game.gym_env.register()  # idempotent
     assert gym.spec(ENV_ID) is spec
+
+
+def _episode_with_record_video(folder: Path, steps: int = 5) -> int:
+    """One episode of ``steps`` steps under gymnasium's RecordVideo; returns the episode's length."""
+    env = gym.make(ENV_ID, preset="none", render_mode="rgb_array", max_steps=steps, n_enemies=0)
+    env = gym.wrappers.RecordVideo(env, str(folder), episode_trigger=lambda _: True, name_prefix="grid")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    t, done = 0, False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(8)  # stay: the episode runs to its timeout
+        done, t = terminated or truncated, t + 1
+    env.close()
+    return t
+
+
+def test_record_video_collects_the_rendered_frames(tmp_path, monkeypatch):
+    """What RecordVideo hands to moviepy (stubbed): one 400x400 RGB frame per reset and step, 10 fps."""
+    clips: list[tuple[list[np.ndarray], float, str]] = []
+
+    class Clip:
+        def __init__(self, frames: list[np.ndarray], fps: float) -> None:
+            self.frames, self.fps = frames, fps
+
+        def write_videofile(self, path: str, logger: object = None) -> None:
+            clips.append((self.frames, self.fps, path))
+
+    stub = types.ModuleType("moviepy.video.io.ImageSequenceClip")
+    stub.ImageSequenceClip = Clip  # type: ignore[attr-defined]
+    for name in ("moviepy", "moviepy.video", "moviepy.video.io"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, stub.__name__, stub)
+    length = _episode_with_record_video(tmp_path / "videos")
+    assert length == 5 and len(clips) == 1
+    frames, fps, path = clips[0]
+    assert fps == 10 and path == str(tmp_path / "videos" / "grid-episode-0.mp4")
+    assert len(frames) == length + 1  # the reset's frame and one per step
+    assert all(f.shape == (400, 400, 3) and f.dtype == np.uint8 for f in frames)
+
+
+def test_record_video_writes_an_mp4_or_names_moviepy(tmp_path):
+    """With moviepy installed RecordVideo writes a readable mp4; without it, its error names moviepy
+    (RecordVideo needs it: ``pip install moviepy``)."""
+    folder = tmp_path / "videos"
+    if importlib.util.find_spec("moviepy") is None:
+        with pytest.raises(gym.error.DependencyNotInstalled, match="(?i)moviepy"):
+            _episode_with_record_video(folder)
+        return
+    length = _episode_with_record_video(folder)
+    (video,) = folder.glob("*.mp4")
+    import imageio.v2 as imageio
+
+    with imageio.get_reader(str(video)) as reader:
+        frames = [frame.shape for frame in reader]
+    assert abs(len(frames) - (length + 1)) <= 1 and frames[0] == (400, 400, 3)
