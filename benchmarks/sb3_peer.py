@@ -8,9 +8,10 @@ budget and writes TensorBoard events that ``time_to_solve.py`` reads like a grid
 * The game: ``gridrl/Grid-v0`` (:class:`gridrl.game.gym_env.GridEnv`) with the same env preset as the
   gridrl run, so the same rules and the same observation (``ego`` view by default).  One game per
   process step (SB3's usual single-env loop) unless ``--n-envs`` says otherwise.
-* The network: the body of a gridrl model preset (``conf/model/<name>.yaml``, built by gridrl's own
-  :func:`build_q_network`) as SB3's features extractor, and SB3's linear Q head on top: exactly the
-  layers and parameter count of the gridrl Q-network (pixels / 255 by SB3's ``normalize_images``).
+* The network: the body of a gridrl model preset (``conf/model/<name>.yaml``) as SB3's features
+  extractor (:class:`gridrl.sb3.GridCNN`, built by gridrl's own :func:`build_q_network`), and SB3's
+  linear Q head on top (:func:`gridrl.sb3.sb3_policy_kwargs`): exactly the layers and parameter count
+  of the gridrl Q-network (pixels / 255 by SB3's ``normalize_images``).
 * The learner: SB3's DQN with gridrl's ``agent=dqn`` preset values wherever SB3 has the knob (lr,
   gamma, batch, buffer, learning starts, update every ``1 / replay_ratio`` steps, target copy period,
   epsilon schedule by env steps, grad-norm clip, Huber loss). SB3 has no double DQN, n-step returns or
@@ -35,41 +36,35 @@ from typing import Any
 import gymnasium
 import numpy as np
 import torch
-from omegaconf import OmegaConf
 
-import gridrl.game.gym_env  # noqa: F401  (registers gridrl/Grid-v0)
 from gridrl import tblog
 from gridrl.agent.common import transform_reward
 from gridrl.agent.networks import build_q_network
-from gridrl.config import DQNConfig, EnvConfig, ModelConfig, RewardConfig, TrainerConfig
+from gridrl.config import (
+    DQNConfig,
+    EnvConfig,
+    ModelConfig,
+    RewardConfig,
+    TrainerConfig,
+    compose_config,
+    load_env_config,
+)
 from gridrl.evaluation import Evaluator
 from gridrl.game.grid import GridGame, n_actions
-from gridrl.game.gym_env import GridEnv, load_env_config
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from gridrl.game.gym_env import GridEnv
 
 
 # ------------------------------------------------------------------------------------------ configs
-def _load_yaml(group: str, name: str) -> Any:
-    """A preset's YAML merged over the presets of the same group it lists in its defaults (the ``base_*``
-    schemas are left to the caller)."""
-    yaml = OmegaConf.load(CONF / group / f"{name}.yaml")
-    parents = [d for d in yaml.pop("defaults", []) if isinstance(d, str) and d != "_self_"]
-    return OmegaConf.merge(*(_load_yaml(group, d) for d in parents if not d.startswith("base_")), yaml)
-
-
-def _load(schema: Any, group: str, name: str) -> Any:
-    return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schema), _load_yaml(group, name)))
-
-
 def load_model_config(name: str) -> ModelConfig:
     """A gridrl model preset (``conf/model/<name>.yaml``) as a typed :class:`ModelConfig`."""
-    return _load(ModelConfig, "model", name)
+    return compose_config([f"model={name}"]).model
 
 
 def load_dqn_config(name: str = "dqn") -> DQNConfig:
     """A gridrl agent preset (``conf/agent/<name>.yaml``) as a typed :class:`DQNConfig`."""
-    return _load(DQNConfig, "agent", name)
+    agent = compose_config([f"agent={name}"]).agent
+    assert isinstance(agent, DQNConfig), f"agent={name} is not a DQN preset"
+    return agent
 
 
 def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int, n_envs: int = 1) -> dict[str, Any]:
@@ -110,27 +105,6 @@ def _annealed_lr(progress_remaining: float, lr: float, planned: int, total: int)
 
 
 # ------------------------------------------------------------------------------------------ network
-def make_extractor_class() -> type:
-    """SB3 features extractor = the body of a gridrl model preset (imported lazily: SB3 is optional)."""
-    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-
-    class GridrlBody(BaseFeaturesExtractor):
-        """The gridrl Q-network without its linear head (SB3 adds its own)."""
-
-        def __init__(self, observation_space: gymnasium.spaces.Box, model: str = "ego_cnn") -> None:
-            shape = tuple(int(s) for s in observation_space.shape)
-            body = build_q_network(load_model_config(model), shape, 1).body  # n_actions unused by the body
-            with torch.no_grad():
-                features = int(body(torch.zeros(1, *shape)).shape[1])
-            super().__init__(observation_space, features)
-            self.body = body
-
-        def forward(self, obs: torch.Tensor) -> torch.Tensor:
-            return self.body(obs)
-
-    return GridrlBody
-
-
 def gridrl_parameter_count(env_cfg: EnvConfig, model: str) -> int:
     net = build_q_network(load_model_config(model), GridGame(env_cfg, 1).obs_shape, n_actions(env_cfg))
     return sum(p.numel() for p in net.parameters())
@@ -171,6 +145,8 @@ def make_sb3_dqn(
     from stable_baselines3 import DQN
     from stable_baselines3.common.env_util import make_vec_env
 
+    from gridrl.sb3 import sb3_policy_kwargs
+
     agent = load_dqn_config(agent_preset)
     vec = make_vec_env(lambda: make_env(preset, reward, agent), n_envs=n_envs, seed=seed)
     kwargs = sb3_dqn_kwargs(agent, planned_steps, n_envs)
@@ -178,12 +154,7 @@ def make_sb3_dqn(
     return DQN(
         "CnnPolicy",
         vec,
-        policy_kwargs={
-            "features_extractor_class": make_extractor_class(),
-            "features_extractor_kwargs": {"model": model},
-            "net_arch": [],
-            "normalize_images": True,
-        },
+        policy_kwargs=sb3_policy_kwargs(vec, model=load_model_config(model)),
         seed=seed,
         device=device,
         verbose=0,

@@ -52,8 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gridrl.agent.networks import count_parameters  # noqa: E402
 from gridrl.agent.replay import ReplayBuffer  # noqa: E402
+from gridrl.config import load_env_config  # noqa: E402
 from gridrl.game.grid import GridGame  # noqa: E402
-from gridrl.game.gym_env import GridEnv, load_env_config  # noqa: E402
+from gridrl.game.gym_env import GridEnv  # noqa: E402
 from sb3_peer import configure_threads, make_sb3_dqn  # noqa: E402
 
 BATCH, TRAIN_FREQ, LEARNING_STARTS, BUFFER = 64, 4, 5_000, 100_000
@@ -76,23 +77,13 @@ SB3_MATCH = {
 
 # ------------------------------------------------------------------------------------------ gridrl
 def compose(overrides: list[str]) -> Any:
-    """The config ``gridrl train <overrides>`` would run (as tests/conftest.py composes it)."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
+    """The config ``gridrl train <overrides>`` would run, and its YAML."""
     from omegaconf import OmegaConf
 
-    from gridrl.config import register_configs, to_config
+    from gridrl.config import compose as compose_node
+    from gridrl.config import to_config
 
-    register_configs()
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = hydra_compose("config", overrides=overrides, return_hydra_config=True)
-        HydraConfig.instance().set_config(cfg)
-        OmegaConf.set_struct(cfg, False)
-        del cfg["hydra"]
-        OmegaConf.resolve(cfg)
+    cfg = compose_node(overrides)
     return to_config(cfg), OmegaConf.to_yaml(cfg)
 
 
@@ -266,7 +257,7 @@ def raw_game(args: argparse.Namespace) -> list[tuple[str, float, float]]:
     seconds, repeats = (0.2, 3) if args.quick else (0.5, 5)
     out = []
     for mode in dict.fromkeys([env_cfg.obs_mode, "rgb"]):
-        cfg = load_env_config(args.env, obs_mode=mode)
+        cfg = load_env_config(args.env, overrides={"obs_mode": mode})
         wall, cpu = game_speed.time_grid(cfg, 1024, seconds, repeats)
         out.append((f"GridGame N=1024, {mode} view", wall, cpu))
     env = GridEnv(args.env)

@@ -69,7 +69,7 @@ def test_sb3_peer_matches_gridrl() -> None:
     _, r, *_ = env.step(0)
     assert -1.0 <= r <= 1.0
     pytest.importorskip("stable_baselines3")
-    from gridrl.game.gym_env import load_env_config
+    from gridrl.config import load_env_config
 
     model = sb3_peer.make_sb3_dqn(
         "default", "ego_cnn", seed=0, overrides={"buffer_size": 1000, "learning_starts": 10}

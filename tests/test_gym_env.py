@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import types
 import warnings
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -10,9 +14,12 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import gridrl.game.gym_env  # noqa: F401  (registers gridrl/Grid-v0)
-from gridrl.config import ConfigError, EnvConfig
+from gridrl import ENV_ID
+from gridrl.config import ConfigError, EnvConfig, load_env_config
 from gridrl.game.grid import GridGame
-from gridrl.game.gym_env import ENV_ID, GridEnv, env_conf_dir, load_env_config
+from gridrl.game.gym_env import GridEnv
+
+PRESETS = ("default", "seed", "sentdex", "crowded")  # the README's env group
 
 
 @pytest.mark.parametrize(
@@ -126,12 +133,82 @@ def test_config_and_overrides():
         GridEnv(preset="none", render_mode="ansi")
 
 
-@pytest.mark.skipif(not (env_conf_dir() / "seed.yaml").is_file(), reason="conf/env presets not present")
 def test_presets_load():
-    seed = load_env_config("seed")
+    seed = GridEnv(preset="seed").cfg
     assert (seed.height, seed.actions, seed.obs_mode, seed.player_color) == (15, "seed8", "ego", [255, 0, 0])
-    assert load_env_config("seed", obs_mode="rgb").obs_mode == "rgb"
-    assert load_env_config("sentdex", max_steps=50).max_steps == 50
-    for path in sorted(env_conf_dir().glob("*.yaml")):
-        env = gym.make(ENV_ID, preset=path.stem)
+    assert GridEnv(preset="seed", obs_mode="rgb").cfg.obs_mode == "rgb"
+    assert GridEnv(preset="sentdex", max_steps=50).cfg.max_steps == 50
+    for preset in PRESETS:
+        env = gym.make(ENV_ID, preset=preset)
+        assert env.unwrapped.cfg == load_env_config(preset)  # the one loader, the same game
         assert env.reset(seed=0)[0] in env.observation_space
+
+
+def test_preset_none_and_config_mean_the_schema_and_the_config():
+    assert GridEnv(preset=None).cfg == GridEnv(preset="none").cfg == EnvConfig()
+    cfg = EnvConfig(height=5, width=8)
+    assert GridEnv(preset="seed", config=cfg).cfg == cfg  # config wins over the preset
+    assert GridEnv(config=cfg, max_steps=7).cfg == EnvConfig(height=5, width=8, max_steps=7)
+
+
+def test_registered_id_points_at_this_class():
+    spec = gym.spec(ENV_ID)
+    assert spec.entry_point == "gridrl.game.gym_env:GridEnv"
+    assert type(gym.make(ENV_ID).unwrapped) is GridEnv
+    gridrl._register_gym_env()  # idempotent
+    assert gym.spec(ENV_ID) is spec
+
+
+def _episode_with_record_video(folder: Path, steps: int = 5) -> int:
+    """One episode of ``steps`` steps under gymnasium's RecordVideo; returns the episode's length."""
+    env = gym.make(ENV_ID, preset="none", render_mode="rgb_array", max_steps=steps, n_enemies=0)
+    env = gym.wrappers.RecordVideo(env, str(folder), episode_trigger=lambda _: True, name_prefix="grid")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    t, done = 0, False
+    while not done:
+        _, _, terminated, truncated, _ = env.step(8)  # stay: the episode runs to its timeout
+        done, t = terminated or truncated, t + 1
+    env.close()
+    return t
+
+
+def test_record_video_collects_the_rendered_frames(tmp_path, monkeypatch):
+    """What RecordVideo hands to moviepy (stubbed): one 400x400 RGB frame per reset and step, 10 fps."""
+    clips: list[tuple[list[np.ndarray], float, str]] = []
+
+    class Clip:
+        def __init__(self, frames: list[np.ndarray], fps: float) -> None:
+            self.frames, self.fps = frames, fps
+
+        def write_videofile(self, path: str, logger: object = None) -> None:
+            clips.append((self.frames, self.fps, path))
+
+    stub = types.ModuleType("moviepy.video.io.ImageSequenceClip")
+    stub.ImageSequenceClip = Clip  # type: ignore[attr-defined]
+    for name in ("moviepy", "moviepy.video", "moviepy.video.io"):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, stub.__name__, stub)
+    length = _episode_with_record_video(tmp_path / "videos")
+    assert length == 5 and len(clips) == 1
+    frames, fps, path = clips[0]
+    assert fps == 10 and path == str(tmp_path / "videos" / "grid-episode-0.mp4")
+    assert len(frames) == length + 1  # the reset's frame and one per step
+    assert all(f.shape == (400, 400, 3) and f.dtype == np.uint8 for f in frames)
+
+
+def test_record_video_writes_an_mp4_or_names_moviepy(tmp_path):
+    """With moviepy installed RecordVideo writes a readable mp4; without it, its error names moviepy
+    (RecordVideo needs it: ``pip install moviepy``)."""
+    folder = tmp_path / "videos"
+    if importlib.util.find_spec("moviepy") is None:
+        with pytest.raises(gym.error.DependencyNotInstalled, match="(?i)moviepy"):
+            _episode_with_record_video(folder)
+        return
+    length = _episode_with_record_video(folder)
+    (video,) = folder.glob("*.mp4")
+    import imageio.v2 as imageio
+
+    with imageio.get_reader(str(video)) as reader:
+        frames = [frame.shape for frame in reader]
+    assert abs(len(frames) - (length + 1)) <= 1 and frames[0] == (400, 400, 3)

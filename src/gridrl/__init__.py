@@ -25,12 +25,16 @@ _API = {
     "Config": "gridrl.config",
     "ConfigError": "gridrl.config",
     "GridGame": "gridrl.game.grid",
+    "sb3_policy_kwargs": "gridrl.sb3",  # needs Stable-Baselines3 (pip install "gridrl[sb3]")
+    "GridCNN": "gridrl.sb3",
 }
+ENV_ID = "gridrl/Grid-v0"  # the gymnasium id of the built-in game, registered on import
 __all__ = [
     "Agent",
     "Config",
     "ConfigError",
     "EnvConfig",
+    "GridCNN",
     "GridGame",
     "__version__",
     "compose",
@@ -38,6 +42,7 @@ __all__ = [
     "evaluate",
     "load",
     "load_env_config",
+    "sb3_policy_kwargs",
     "train",
 ]
 
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
     from gridrl.config import Config, ConfigError, EnvConfig, compose, compose_config, load_env_config
     from gridrl.game.grid import GridGame
     from gridrl.policy import Agent, load
+    from gridrl.sb3 import GridCNN, sb3_policy_kwargs
 
 
 def __getattr__(name: str) -> Any:
@@ -54,3 +60,15 @@ def __getattr__(name: str) -> Any:
         globals()[name] = value
         return value
     raise AttributeError(f"module 'gridrl' has no attribute {name!r}")
+
+
+def _register_gym_env() -> None:
+    """Register ``gridrl/Grid-v0`` (as minigrid and ale_py do on import); the string entry point imports
+    the game only at ``gym.make``. Importing gymnasium costs about 0.2 s (numpy included)."""
+    import gymnasium
+
+    if ENV_ID not in gymnasium.registry:
+        gymnasium.register(ENV_ID, entry_point="gridrl.game.gym_env:GridEnv")
+
+
+_register_gym_env()

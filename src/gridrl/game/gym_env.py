@@ -1,9 +1,9 @@
 """A gymnasium adapter: one grid game (``GridGame`` with N = 1) as a ``gymnasium.Env``.
 
-``import gridrl.game.gym_env`` registers ``gridrl/Grid-v0``::
+The id ``gridrl/Grid-v0`` is registered by ``import gridrl`` (``gridrl/__init__.py``); keyword arguments of ``gym.make`` go to :class:`GridEnv`::
 
     import gymnasium as gym
-    import gridrl.game.gym_env  # noqa: F401  (registers the id)
+    import gridrl  # registers gridrl/Grid-v0
 
     env = gym.make("gridrl/Grid-v0", preset="seed", render_mode="rgb_array", max_steps=100)
 
@@ -17,7 +17,6 @@ Truncation at ``max_steps`` is the game's own (no ``TimeLimit`` wrapper is regis
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import gymnasium
@@ -25,38 +24,28 @@ import numpy as np
 from gymnasium import spaces
 
 from gridrl import config as config_module
-from gridrl.config import CONF_DIR, ConfigError, EnvConfig
+from gridrl.config import ConfigError, EnvConfig
 from gridrl.game.grid import OUTCOME_FOOD, OUTCOME_NAMES, obs_shape
 from gridrl.game.render import ViewedGame, Window, annotate, has_display, upscale
 
-ENV_ID = "gridrl/Grid-v0"
 NO_DISPLAY_HUMAN = (
     "render_mode='human' needs a display (no DISPLAY / OpenCV built without GUI): "
     "use render_mode='rgb_array' and save the frames instead"
 )
 
 
-def env_conf_dir() -> Path:
-    """The repository's ``conf/env`` directory (the env presets)."""
-    return CONF_DIR / "env"
-
-
-def load_env_config(preset: str = "default", config: EnvConfig | None = None, **overrides: Any) -> EnvConfig:
-    """A validated :class:`EnvConfig`: a preset of ``conf/env`` (or ``config``), then ``overrides``.
-
-    ``preset="none"`` means the schema's defaults. Raises :class:`ConfigError` (one line) on an unknown
-    preset, key or bad value.
-    """
-    name = None if config is not None or preset == "none" else preset
-    return config_module.load_env_config(name, config, overrides)
+def _preset_name(preset: str | None, config: EnvConfig | None) -> str | None:
+    """``gridrl.config.load_env_config``'s preset: none when ``config`` is given or for ``"none"``."""
+    return None if config is not None or preset in (None, "none") else preset
 
 
 class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
     """One grid game. Observations are the game's uint8 ``(C, H, W)`` in ``obs_mode``; actions Discrete.
 
     Args:
-        preset: an env preset of ``conf/env`` (``seed``, ``sentdex``, ``default``, ``crowded`` ...) or
-            ``none`` for :class:`EnvConfig`'s defaults; ignored when ``config`` is given.
+        preset: a game preset (``default``, ``seed``, ``sentdex``, ``crowded`` ...: the ``env`` group of
+            gridrl's configs) or ``None`` / ``"none"`` for :class:`EnvConfig`'s defaults; ignored when
+            ``config`` is given.
         render_mode: ``None``, ``rgb_array`` (``render()`` returns the upscaled RGB ``(size, size, 3)``
             picture, grid lines drawn) or ``human`` (an OpenCV window; raises :class:`NoDisplayError`
             here when no window can open).
@@ -71,7 +60,7 @@ class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
 
     def __init__(
         self,
-        preset: str = "default",
+        preset: str | None = "default",
         render_mode: str | None = None,
         config: EnvConfig | None = None,
         size: int = 400,
@@ -83,7 +72,7 @@ class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
             raise ConfigError(
                 f"render_mode={render_mode!r} is not allowed; choose one of None, rgb_array, human"
             )
-        self.cfg = load_env_config(preset, config, **overrides)
+        self.cfg = config_module.load_env_config(_preset_name(preset, config), config, overrides)
         self.render_mode = render_mode
         self.size = size
         self._window = Window("gridrl", message=NO_DISPLAY_HUMAN) if render_mode == "human" else None
@@ -166,11 +155,3 @@ class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
         """The game's configuration as a plain dict (for logs)."""
         return asdict(self.cfg)
 
-
-def register() -> None:
-    """Register ``gridrl/Grid-v0`` with gymnasium (idempotent)."""
-    if ENV_ID not in gymnasium.registry:
-        gymnasium.register(ENV_ID, entry_point="gridrl.game.gym_env:GridEnv")
-
-
-register()
