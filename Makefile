@@ -23,8 +23,9 @@ test: setup             ## the whole suite, slow tests included (what CI runs)
 	$(BIN)/python -m pytest -n 2 -q $(ARGS)
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python benchmarks/game_speed.py

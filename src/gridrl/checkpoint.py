@@ -66,7 +66,9 @@ def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
             log.warning("skipping checkpoint: %s", exc)
             errors.append(str(exc))
     if errors:
-        raise CheckpointError(f"no usable checkpoint in {rundir.RunDir(run_dir).checkpoints}: " + "; ".join(errors))
+        raise CheckpointError(
+            f"no usable checkpoint in {rundir.RunDir(run_dir).checkpoints}: " + "; ".join(errors)
+        )
     return None
 
 
@@ -102,7 +104,9 @@ def load_weights(target: str | Path) -> Weights:
             if config is None:
                 raise CheckpointError(f"{run.final_weights}: no config.yaml beside it")
             step = (run.read_metrics() or {}).get("env_step")
-            return Weights(p, run.final_weights, safe_load(run.final_weights, False), config.read_text(), step)
+            return Weights(
+                p, run.final_weights, safe_load(run.final_weights, False), config.read_text(), step
+            )
         found = load_latest(p)
         if found is None:
             raise CheckpointError(
@@ -110,7 +114,9 @@ def load_weights(target: str | Path) -> Weights:
                 "(give a run dir of gridrl train, or a .pt file)"
             )
         path, payload = found
-        return Weights(p, path, payload["learner"]["online"], payload["config_yaml"], int(payload["env_step"]))
+        return Weights(
+            p, path, payload["learner"]["online"], payload["config_yaml"], int(payload["env_step"])
+        )
     if not p.is_file():
         raise CheckpointError(f"{target}: no such run dir or file")
     obj = safe_load(p, require_format=False)

@@ -142,7 +142,6 @@ def canonical_layer(layer: Any) -> Any:
     return out
 
 
-
 @dataclass
 class ModelConfig:
     """Q-network architecture built from a list of layers."""
@@ -436,7 +435,9 @@ def unknown_key(key: str, schema: type) -> ConfigError:
         hint = "did you mean " + " or ".join(f"{prefix}.{n}" if prefix else n for n in near) + "?"
     else:
         hint = "its keys: " + ", ".join(names)
-    return ConfigError(f"{key} is not a key of {schema.__name__}; {hint} (every key: {schema.__module__}.{schema.__name__})")
+    return ConfigError(
+        f"{key} is not a key of {schema.__name__}; {hint} (every key: {schema.__module__}.{schema.__name__})"
+    )
 
 
 def _reject_extra_keys(obj: Any, path: str) -> None:
@@ -467,7 +468,7 @@ def env_preset(name: str) -> dict[str, Any]:
     data = OmegaConf.to_container(OmegaConf.load(path))
     assert isinstance(data, dict)
     data.pop("defaults", None)
-    return data
+    return {str(k): v for k, v in data.items()}
 
 
 def load_env_config(

@@ -126,4 +126,3 @@ class Evaluator:
                     looped[g] = True
                     active &= ~loop
         return EvalResult(returns, lengths, outcomes, looped, self.oracle)
-

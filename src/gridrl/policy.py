@@ -118,7 +118,7 @@ def load(target: str | Path, device: str = "cpu") -> Agent:
 
 def _drop_hydra_interpolations(node: DictConfig, fallback: str) -> None:
     """Replace values like ``${hydra:runtime.choices.env}`` (unresolvable outside Hydra) by ``fallback``."""
-    for key in list(node.keys()):
+    for key in [str(k) for k in node]:
         if OmegaConf.is_interpolation(node, key):
             if "hydra:" in str(node._get_node(key)._value()):  # type: ignore[union-attr]
                 node[key] = fallback

@@ -25,7 +25,13 @@ VIDEO_FPS = 8.0  # frames (game steps) per second
 
 
 def record_video(
-    env: EnvConfig, policy: Policy, base: Path, episodes: int, seed: int, size: int = VIDEO_SIZE, fps: float = VIDEO_FPS
+    env: EnvConfig,
+    policy: Policy,
+    base: Path,
+    episodes: int,
+    seed: int,
+    size: int = VIDEO_SIZE,
+    fps: float = VIDEO_FPS,
 ) -> dict[str, Any]:
     """Play ``episodes`` of the evaluation layouts of ``seed`` with ``policy``; write ``base``.mp4 and
     ``base``.gif; returns what eval.json records of them."""
@@ -66,8 +72,13 @@ def run_eval(
         video = record_video(env, act, Path(out_dir) / "eval", video_episodes, seed, video_size, fps)
     report = {
         "stats": stats,
-        "eval": {**(record or {}), "episodes": episodes, "seed": seed, "epsilon": epsilon,
-                 "seconds": round(seconds, 3)},  # fmt: skip
+        "eval": {
+            **(record or {}),
+            "episodes": episodes,
+            "seed": seed,
+            "epsilon": epsilon,
+            "seconds": round(seconds, 3),
+        },  # fmt: skip
         "env": dataclasses.asdict(env),
         "config": {**(config or {}), "env": dataclasses.asdict(env)},
         "video": video,
@@ -144,7 +155,9 @@ class TrainingReporter:
             ev = self.evaluator
             record_video(ev.cfg, policy, self.run.video(env_step), self.video_episodes, ev.seed)
 
-    def save_best(self, env_step: int, stats: dict[str, float], config_yaml: str, online: dict[str, Any]) -> None:
+    def save_best(
+        self, env_step: int, stats: dict[str, float], config_yaml: str, online: dict[str, Any]
+    ) -> None:
         from gridrl import checkpoint as ckpt
 
         manifest = {"format": ckpt.FORMAT_VERSION, "kind": "best", "env_step": env_step, "eval": stats,

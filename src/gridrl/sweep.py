@@ -100,7 +100,7 @@ class SweepSummary(Callback):
             failed = read_json(RunDir(job_dir).failed) or {}
             attempt.update(status=FAILED, error=str(failed.get("error", f"the job returned {value!r}")))
         else:
-            attempt.update(status=OK, value=float(value))
+            attempt.update(status=OK, value=float(value))  # type: ignore[arg-type]  # finite: a number
         write_json(RunDir(job_dir).job, record)
         if attempt["status"] == FAILED and _is_optuna(config) and not _job_failed(job_return):
             # Optuna 2.x cannot be told NaN (the sweep would crash): hand it a failed job instead, which

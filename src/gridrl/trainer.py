@@ -56,7 +56,7 @@ def configure_torch(threads: int, deterministic: bool, device: torch.device) -> 
     ``threads`` 0 means the job's share of the cores: ``GRIDRL_THREADS`` (set per job by the sweep
     callback) or every core this process may run on (a SLURM allocation or taskset is honoured)."""
     torch.set_num_threads(threads or int(os.environ.get("GRIDRL_THREADS", 0)) or len(os.sched_getaffinity(0)))
-    torch.backends.mkldnn.enabled = True
+    torch.backends.mkldnn.enabled = True  # type: ignore[assignment]  # a settable flag at run time
     if deterministic:
         if device.type == "cuda":
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -117,56 +117,30 @@ class Trainer:
         self._stop_signal: int | None = None
         self.tb: tblog.TBLogger | None = None
         self.reporter: TrainingReporter | None = None
+        self._sps_mark = (0.0, 0)  # (wall clock, env step) of the last charts/SPS
 
     # ------------------------------------------------------------------------------------ the loop
     def run(self) -> dict[str, Any]:
         cfg, tr = self.cfg, self.cfg.trainer
         # a resumed run drops the events a killed run wrote after its checkpoint (no duplicated points)
         self.tb = tblog.TBLogger(self.run_files.tb, purge_step=self.env_step + 1 if self.env_step else None)
-        self.reporter = TrainingReporter(self.run_files, self.tb, self.evaluator, tr.video_episodes if tr.video else 0)
+        self.reporter = TrainingReporter(
+            self.run_files, self.tb, self.evaluator, tr.video_episodes if tr.video else 0
+        )
         if self.env_step == 0:
             self._log_start()
         old_handlers = self._install_signal_handlers()
         bar = self._progress_bar()
-        start_wall, start_step, sps_clock, sps_step = (
-            time.perf_counter(),
-            self.env_step,
-            time.perf_counter(),
-            self.env_step,
-        )
-        n = cfg.agent.n_envs
+        start_wall, start_step = time.perf_counter(), self.env_step
+        self._sps_mark = (start_wall, start_step)
         try:
             while self.env_step < tr.total_steps:
                 prev = self.env_step
                 epsilon = epsilon_at(self.env_step, cfg.agent.epsilon)
-                # collect: one batched forward for all games, one vectorised game step
-                with self._timed("collect"):
-                    actions = self.learner.act(self.obs, epsilon)
-                    next_obs, reward, terminated, truncated, info = self.game.step(actions)
-                    self.learner.observe(
-                        self.obs, actions, reward, terminated, truncated, info["final_obs"], next_obs
-                    )
-                    self.obs = next_obs.copy()
-                self.env_step += n
-                self._record_episodes(terminated | truncated, info)
-                # learn
-                with self._timed("update"):
-                    metrics = self.learner.update(self.env_step)
-                if metrics is not None:
-                    if not all(math.isfinite(v) for v in metrics.values()):
-                        raise TrainingDiverged(
-                            f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without "
-                            f"saving (last good checkpoint kept in {self.run_files.checkpoints}). "
-                            "Try a lower agent.lr or a reward scale/clip."
-                        )
-                    self.last_update = metrics
-                # log
+                self._collect(epsilon)  # one batched forward for all games, one vectorised game step
+                self._learn()
                 if _crossed(prev, self.env_step, tr.log_every) or self.env_step >= tr.total_steps:
-                    now = time.perf_counter()
-                    sps = (self.env_step - sps_step) / max(now - sps_clock, 1e-9)
-                    sps_clock, sps_step = now, self.env_step
-                    self._log_train(epsilon, sps)
-                # evaluate
+                    self._log_train(epsilon)
                 if _crossed(prev, self.env_step, tr.eval_every):
                     self.evaluate()
                 # checkpoint (the stop signal and the time limit end the loop with a save)
@@ -177,17 +151,10 @@ class Trainer:
                     self.save_checkpoint()
                 if bar is not None:
                     bar.update(self.env_step - prev)
-                    if _crossed(prev, self.env_step, 8 * n):
+                    if _crossed(prev, self.env_step, 8 * cfg.agent.n_envs):
                         bar.set_postfix_str(self._postfix(epsilon, start_wall, start_step), refresh=False)
             if self._stop_signal is not None:
-                self.save_checkpoint()
-                log.info(
-                    "stopped by signal %d at env step %d; resume with: gridrl train resume=%s",
-                    self._stop_signal,
-                    self.env_step,
-                    self.run_dir,
-                )
-                raise SystemExit(128 + self._stop_signal)
+                self._stop_by_signal(self._stop_signal)
             result = self.finish(out_of_time=self.env_step < tr.total_steps)
         finally:
             if bar is not None:
@@ -196,6 +163,40 @@ class Trainer:
             if self.tb is not None:
                 self.tb.close()
         return result
+
+    def _collect(self, epsilon: float) -> None:
+        with self._timed("collect"):
+            actions = self.learner.act(self.obs, epsilon)
+            next_obs, reward, terminated, truncated, info = self.game.step(actions)
+            self.learner.observe(
+                self.obs, actions, reward, terminated, truncated, info["final_obs"], next_obs
+            )
+            self.obs = next_obs.copy()
+        self.env_step += self.cfg.agent.n_envs
+        self._record_episodes(terminated | truncated, info)
+
+    def _learn(self) -> None:
+        with self._timed("update"):
+            metrics = self.learner.update(self.env_step)
+        if metrics is None:
+            return
+        if not all(math.isfinite(v) for v in metrics.values()):
+            raise TrainingDiverged(
+                f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without "
+                f"saving (last good checkpoint kept in {self.run_files.checkpoints}). "
+                "Try a lower agent.lr or a reward scale/clip."
+            )
+        self.last_update = metrics
+
+    def _stop_by_signal(self, signum: int) -> None:
+        self.save_checkpoint()
+        log.info(
+            "stopped by signal %d at env step %d; resume with: gridrl train resume=%s",
+            signum,
+            self.env_step,
+            self.run_dir,
+        )
+        raise SystemExit(128 + signum)
 
     def finish(self, out_of_time: bool = False) -> dict[str, Any]:
         """Final evaluation, final weights, last checkpoint, HParams summary."""
@@ -316,8 +317,11 @@ class Trainer:
         self.recent_returns = (self.recent_returns + rets)[-100:]
         self.episodes += len(idx)
 
-    def _log_train(self, epsilon: float, sps: float) -> None:
+    def _log_train(self, epsilon: float) -> None:
         assert self.tb is not None
+        now = time.perf_counter()
+        sps = (self.env_step - self._sps_mark[1]) / max(now - self._sps_mark[0], 1e-9)
+        self._sps_mark = (now, self.env_step)
         w = self._window
         values: dict[str, float] = {
             tblog.EPSILON: epsilon,
@@ -406,7 +410,7 @@ class Trainer:
             self._stop_signal = signum
             log.warning("signal %d: finishing the current step, saving a checkpoint, then exiting", signum)
 
-        old = {}
+        old: dict[int, Any] = {}
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError):  # not the main thread (some launchers): default handling
                 old[sig] = signal.signal(sig, handler)

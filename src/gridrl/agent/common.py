@@ -59,7 +59,7 @@ def epsilon_greedy(q: torch.Tensor, epsilon: float, rng: np.random.Generator) ->
 
 
 def rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    return rng.bit_generator.state
+    return dict(rng.bit_generator.state)
 
 
 def set_rng_state(rng: np.random.Generator, state: dict[str, Any]) -> None:

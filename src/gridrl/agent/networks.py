@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gridrl.config import ConfigError, ModelConfig
+from gridrl.config import ConfigError, LayerConfig, ModelConfig
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}
 
@@ -47,59 +47,64 @@ def _stream(features: int, hidden: int, out: int, layer_norm: bool) -> nn.Module
     return nn.Sequential(*layers)
 
 
+def _image_layer(layer: LayerConfig, shape: tuple[int, ...], key: str) -> tuple[nn.Module, tuple[int, ...]]:
+    """A conv or maxpool layer on a (C, H, W) input and its output shape; refuses one that shrinks the
+    image below 1x1."""
+    if len(shape) != 3:
+        raise ConfigError(f"{key} needs an image input but follows a flatten/linear layer")
+    c, h, w = shape
+    conv = layer.type == "conv"
+    stride = layer.stride or (1 if conv else layer.kernel)
+    pad = layer.padding if conv else 0
+    h2, w2 = (h + 2 * pad - layer.kernel) // stride + 1, (w + 2 * pad - layer.kernel) // stride + 1
+    if h2 < 1 or w2 < 1:
+        fix = "use a smaller kernel/stride" if conv else "remove it or pool less"
+        detail = (
+            f"kernel {layer.kernel}, stride {stride}, padding {pad}" if conv else f"kernel {layer.kernel}"
+        )
+        raise ConfigError(f"{key} shrinks a {h}x{w} image below 1x1 ({detail}); {fix}")
+    if conv:
+        return nn.Conv2d(c, layer.channels, layer.kernel, stride, pad), (layer.channels, h2, w2)
+    return nn.MaxPool2d(layer.kernel, stride), (c, h2, w2)
+
+
+def _flat(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (int(torch.tensor(shape).prod()),)
+
+
+def _layer(
+    layer: LayerConfig, shape: tuple[int, ...], key: str, layer_norm: bool
+) -> tuple[list[nn.Module], tuple[int, ...]]:
+    """The modules of one ``model.layers`` entry and the shape after them."""
+    if layer.type in ("conv", "maxpool"):
+        module, out = _image_layer(layer, shape, key)
+        return [module], out
+    if layer.type == "dropout":
+        return [nn.Dropout(layer.p)], shape
+    if layer.type == "flatten":
+        return [nn.Flatten()], _flat(shape)
+    if layer.type == "linear":
+        pre: list[nn.Module] = [] if len(shape) == 1 else [nn.Flatten()]
+        norm: list[nn.Module] = [nn.LayerNorm(layer.features)] if layer_norm else []
+        return [*pre, nn.Linear(_flat(shape)[0], layer.features), *norm], (layer.features,)
+    if layer.type == "layernorm":
+        if len(shape) != 1:
+            raise ConfigError(f"{key} needs a flat input; put it after flatten or linear")
+        return [nn.LayerNorm(shape[0])], shape
+    return [_ACTIVATIONS[layer.type]()], shape
+
+
 def build_q_network(cfg: ModelConfig, obs_shape: tuple[int, int, int], n_actions: int) -> QNetwork:
     """Build the body layer by layer, checking shapes as it goes (a layer that shrinks the image below
     1x1 is a :class:`ConfigError` naming that layer)."""
     shape: tuple[int, ...] = tuple(obs_shape)
     body: list[nn.Module] = []
     for i, layer in enumerate(cfg.layers):
-        key = f"model.layers[{i}] ({layer.type})"
-        if layer.type in ("conv", "maxpool") and len(shape) != 3:
-            raise ConfigError(f"{key} needs an image input but follows a flatten/linear layer")
-        if layer.type == "conv":
-            c, h, w = shape
-            stride = layer.stride or 1
-            h2 = (h + 2 * layer.padding - layer.kernel) // stride + 1
-            w2 = (w + 2 * layer.padding - layer.kernel) // stride + 1
-            if h2 < 1 or w2 < 1:
-                raise ConfigError(
-                    f"{key} shrinks a {h}x{w} image below 1x1 (kernel {layer.kernel}, "
-                    f"stride {stride}, padding {layer.padding}); use a smaller kernel/stride"
-                )
-            body.append(nn.Conv2d(c, layer.channels, layer.kernel, stride, layer.padding))
-            shape = (layer.channels, h2, w2)
-        elif layer.type == "maxpool":
-            c, h, w = shape
-            stride = layer.stride or layer.kernel
-            h2, w2 = (h - layer.kernel) // stride + 1, (w - layer.kernel) // stride + 1
-            if h2 < 1 or w2 < 1:
-                raise ConfigError(
-                    f"{key} shrinks a {h}x{w} image below 1x1 (kernel {layer.kernel}); remove it or pool less"
-                )
-            body.append(nn.MaxPool2d(layer.kernel, stride))
-            shape = (c, h2, w2)
-        elif layer.type == "dropout":
-            body.append(nn.Dropout(layer.p))
-        elif layer.type == "flatten":
-            body.append(nn.Flatten())
-            shape = (int(torch.tensor(shape).prod()),)
-        elif layer.type == "linear":
-            if len(shape) != 1:
-                body.append(nn.Flatten())
-                shape = (int(torch.tensor(shape).prod()),)
-            body.append(nn.Linear(shape[0], layer.features))
-            shape = (layer.features,)
-            if cfg.layer_norm:
-                body.append(nn.LayerNorm(layer.features))
-        elif layer.type == "layernorm":
-            if len(shape) != 1:
-                raise ConfigError(f"{key} needs a flat input; put it after flatten or linear")
-            body.append(nn.LayerNorm(shape[0]))
-        else:
-            body.append(_ACTIVATIONS[layer.type]())
+        modules, shape = _layer(layer, shape, f"model.layers[{i}] ({layer.type})", cfg.layer_norm)
+        body += modules
     if len(shape) != 1:
         body.append(nn.Flatten())
-        shape = (int(torch.tensor(shape).prod()),)
+        shape = _flat(shape)
     features = shape[0]
     head: nn.Module
     if cfg.dueling:
@@ -111,7 +116,7 @@ def build_q_network(cfg: ModelConfig, obs_shape: tuple[int, int, int], n_actions
         head = _stream(features, cfg.head_hidden, n_actions, cfg.layer_norm)
     net = QNetwork(nn.Sequential(*body), head, cfg.channels_last)
     if cfg.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # Module.to accepts it
     return net
 
 

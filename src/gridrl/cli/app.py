@@ -63,7 +63,7 @@ def split_flags(args: list[str]) -> tuple[set[str], bool]:
     return flags, bool(flags) and flags <= {"-m", "--multirun"}
 
 
-def precheck(config_name: str, args: list[str], validate: Callable[[Any], None]) -> None:
+def precheck(config_name: str, args: list[str], validate: Callable[[Any], Any]) -> None:
     """Compose the command line's config and ``validate`` it before Hydra starts, so that a mistake is
     one line and writes nothing. In a sweep only what Hydra composes first (the config without the swept
     values) is checked; a key that only some swept presets have gets the ``++`` hint."""
@@ -83,7 +83,7 @@ def precheck(config_name: str, args: list[str], validate: Callable[[Any], None])
         except HydraException:
             return  # a grammar error: Hydra reports it
         swept = {o.key_or_group for o in parsed if o.is_sweep_override()}
-        overrides = [o.input_line for o in parsed if not o.is_sweep_override()]
+        overrides = [str(o.input_line) for o in parsed if not o.is_sweep_override()]
     try:
         cfg = compose(overrides, config_name=config_name, resolve=False)
     except ConfigError as exc:

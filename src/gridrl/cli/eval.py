@@ -42,7 +42,9 @@ class EvalCommandConfig:
     video_episodes: int = 3  # episodes in the video
     video_size: int = 320  # video frame: pixels of the grid's longer side (a text band is added)
     fps: float = 8.0  # video frames (game steps) per second
-    out: str | None = None  # output dir of eval.json and videos (default: <run>/eval, <run>/eval/<ckpt> for a file)
+    out: str | None = (
+        None  # output dir of eval.json and videos (default: <run>/eval, <run>/eval/<ckpt> for a file)
+    )
     device: str = "auto"  # auto (cuda if available) | cpu | cuda
     env: dict[str, Any] = field(default_factory=dict)  # the game: env=<preset> and/or env.<key>=<value>
 
@@ -85,8 +87,10 @@ def main(args: list[str]) -> Any:
             register()
             return app.show_help("eval", [], ("env",))
         register()
-        overrides = command_line(args, tuple(f.name for f in dataclasses.fields(EvalCommandConfig)), "checkpoint")
-        app.precheck("eval", overrides, lambda cfg: _settings(cfg))
+        overrides = command_line(
+            args, tuple(f.name for f in dataclasses.fields(EvalCommandConfig)), "checkpoint"
+        )
+        app.precheck("eval", overrides, _settings)
     return app.run("gridrl eval", "eval", eval_task, overrides)
 
 
@@ -105,9 +109,9 @@ def chosen_game(base: EnvConfig, cfg: DictConfig) -> tuple[EnvConfig, list[str]]
 
     preset = HydraConfig.get().runtime.choices.get("env")
     changes = [o for o in HydraConfig.get().overrides.task if o.lstrip("+").startswith("env")]
-    values = OmegaConf.to_container(cfg.env, resolve=True)
-    assert isinstance(values, dict)
-    values.pop("defaults", None)
+    container = OmegaConf.to_container(cfg.env, resolve=True)
+    assert isinstance(container, dict)
+    values = {str(k): v for k, v in container.items() if k != "defaults"}
     env = load_env_config(None, None if preset else base, values)
     return env, [c.lstrip("+") for c in changes]
 
@@ -131,8 +135,9 @@ def eval_task(cfg: DictConfig) -> float:
         out_dir = RunDir(agent.run_dir).eval_dir
     else:
         out_dir = RunDir(agent.run_dir).eval_dir / agent.weights.stem
-    saved = OmegaConf.to_container(agent.config_node, resolve=True)
-    assert isinstance(saved, dict)
+    container = OmegaConf.to_container(agent.config_node, resolve=True)
+    assert isinstance(container, dict)
+    saved = {str(k): v for k, v in container.items()}
     record = {
         "checkpoint": settings.checkpoint,
         "weights": str(agent.weights),

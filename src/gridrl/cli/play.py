@@ -56,7 +56,9 @@ def main(args: list[str]) -> Any:
             register()
             return app.show_help("play", [], ("env",))
         register()
-        overrides = command_line(args, tuple(f.name for f in dataclasses.fields(PlayCommandConfig)), "checkpoint")
+        overrides = command_line(
+            args, tuple(f.name for f in dataclasses.fields(PlayCommandConfig)), "checkpoint"
+        )
         app.precheck("play", overrides, lambda cfg: to_object(cfg, "gridrl play"))
     return app.run("gridrl play", "play", play_task, overrides)
 

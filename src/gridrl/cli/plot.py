@@ -31,7 +31,9 @@ class PlotCommandConfig:
 
     def __post_init__(self) -> None:
         if not self.dirs:
-            raise ConfigError("gridrl plot: give at least one run or sweep dir (a dir holding tb/, or above them)")
+            raise ConfigError(
+                "gridrl plot: give at least one run or sweep dir (a dir holding tb/, or above them)"
+            )
         check_choice("spread", self.spread, ("std", "minmax"))
         check_range("dpi", self.dpi, 20)
 
@@ -77,7 +79,9 @@ def plot_task(cfg: DictConfig) -> float:
     for r in res.rows:
         ret, ratio = r["eval/mean_return mean"], r["eval/oracle_ratio mean"]
         ret_s = f"{ret:.2f} ± {r['eval/mean_return std']:.2f}" if math.isfinite(ret) else "-"
-        ratio_s = f"{100 * ratio:.1f}% ± {100 * r['eval/oracle_ratio std']:.1f}%" if math.isfinite(ratio) else "-"
+        ratio_s = (
+            f"{100 * ratio:.1f}% ± {100 * r['eval/oracle_ratio std']:.1f}%" if math.isfinite(ratio) else "-"
+        )
         print(f"  {r['group']:<{width}}  {r['runs']:>4}  {r['steps']:>10,}  {ret_s:>18}  {ratio_s:>16}")
     print(f"wrote {res.png}, {res.md}, {res.csv}")
     return float(len(res.runs))

@@ -24,7 +24,9 @@ RESUMABLE_KEYS = ("trainer", "device", "resume", "name")
 def main(args: list[str]) -> Any:
     with app.funnel():
         if any(a in app.HELP_FLAGS for a in args):
-            return app.show_help("config", args, ("env", "model", "agent", "trainer", "experiment", "hparams_search"))
+            return app.show_help(
+                "config", args, ("env", "model", "agent", "trainer", "experiment", "hparams_search")
+            )
         extra = resume_overrides(args)
         if not extra:
             app.precheck("config", args, validate)
@@ -75,7 +77,7 @@ def merge_resume_config(saved: DictConfig, current: DictConfig, overrides: list[
 
 
 def _plain(value: Any) -> Any:
-    return OmegaConf.to_container(OmegaConf.create({"v": value}))["v"]
+    return OmegaConf.to_container(OmegaConf.create({"v": value}))["v"]  # type: ignore[index,call-overload]
 
 
 def _find_resume(cfg: DictConfig, run: RunDir) -> tuple[Path, dict[str, Any]] | None:

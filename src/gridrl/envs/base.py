@@ -76,7 +76,7 @@ class LoopEnv(ABC):
         if n < 1:
             raise ValueError(f"n={n} must be >= 1")
         self.n = n
-        self.obs_shape = tuple(obs_shape)
+        self.obs_shape: tuple[int, int, int] = (int(obs_shape[0]), int(obs_shape[1]), int(obs_shape[2]))
         self.n_actions = n_actions
         self.max_steps = max_steps
         self._raw = np.zeros((n, *raw_shape), dtype=raw_dtype)

@@ -184,7 +184,7 @@ class GymEnv(LoopEnv):
             except NotImplementedError:
                 frames = []
             if frames and all(isinstance(f, np.ndarray) and f.ndim == 3 for f in frames):
-                return np.stack(frames).astype(np.uint8, copy=False)
+                return np.stack(frames).astype(np.uint8, copy=False)  # type: ignore[arg-type]  # checked above
         if self.obs_shape[0] == 3:
             return self._obs.transpose(0, 2, 3, 1).copy()
         return colorize(self._obs)

@@ -132,13 +132,13 @@ class MiniGridEnv(GymEnv):
     ) -> tuple[Callable[[Any], np.ndarray], tuple[int, ...], Any, tuple[int, int, int], Callable[..., None]]:
         image = space.spaces["image"]
         V, U, _ = image.shape
-        return (lambda obs: obs["image"]), image.shape, np.uint8, (N_PLANES, V, U), onehot
+        return (lambda obs: obs["image"]), image.shape, np.uint8, (N_PLANES, V, U), onehot  # type: ignore[return-value]
 
     def render(self) -> np.ndarray:
         """RGB ``(n, H * tile_size, W * tile_size, 3)``: MiniGrid's full-grid picture of every copy."""
         return np.stack(
             [
-                e.unwrapped.get_frame(highlight=True, tile_size=self.tile_size, agent_pov=False)
+                e.unwrapped.get_frame(highlight=True, tile_size=self.tile_size, agent_pov=False)  # type: ignore[attr-defined]
                 for e in self.envs
             ]
         )
@@ -211,7 +211,7 @@ def optimal_returns(env_id: str, seeds: Iterable[int], **env_kwargs: Any) -> np.
         for seed in seeds:
             env.reset(seed=int(seed))
             path = shortest_path(env)
-            max_steps = env.unwrapped.max_steps
+            max_steps = env.unwrapped.max_steps  # type: ignore[attr-defined]  # a MiniGridEnv
             steps = max_steps + 1 if path is None else len(path)
             out.append(1.0 - 0.9 * steps / max_steps if steps <= max_steps else 0.0)
         return np.array(out, dtype=np.float64)

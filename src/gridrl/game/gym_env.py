@@ -154,4 +154,3 @@ class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
     def config_dict(self) -> dict[str, Any]:
         """The game's configuration as a plain dict (for logs)."""
         return asdict(self.cfg)
-

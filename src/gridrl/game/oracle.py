@@ -140,7 +140,9 @@ def heuristic_returns(
     n = len(np.asarray(state["player"]).reshape(-1, 2))
     game = GridGame(cfg, n, obs_mode="planes")  # the cheapest render; the rules do not depend on it
     game.rng = np.random.default_rng(seed)
-    layout = {k: state[k] for k in ("player", "food", "food_alive", "enemy") if k in state}
+    layout: dict[str, np.ndarray] = {
+        k: state[k] for k in ("player", "food", "food_alive", "enemy") if k in state
+    }
     game.set_state(layout)  # t = 0, return 0: a fresh episode on this layout
     returns = np.zeros(n, dtype=np.float64)
     pending = np.ones(n, dtype=bool)
