@@ -29,6 +29,7 @@ def refused(capsys, *args: str) -> str:
     assert len(err) == 1, err
     return err[0]
 
+
 STEPS = [1000, 2000, 3000, 4000]
 
 
@@ -127,8 +128,12 @@ def test_plot_cli(sweep, tmp_path, capsys):
     assert main(["plot", *args]) == 0
     text = capsys.readouterr().out
     assert "4 run(s) in 2 group(s)" in text and out.is_file() and out.with_suffix(".csv").is_file()
-    assert "outt is not a key of PlotCommandConfig; did you mean out" in refused(capsys, "plot", str(sweep), "outt=x.png")
-    assert "tag=eval/nope: no run logged it" in refused(capsys, "plot", str(sweep), f"out={out}", "tag=eval/nope")
+    assert "outt is not a key of PlotCommandConfig; did you mean out" in refused(
+        capsys, "plot", str(sweep), "outt=x.png"
+    )
+    assert "tag=eval/nope: no run logged it" in refused(
+        capsys, "plot", str(sweep), f"out={out}", "tag=eval/nope"
+    )
     final = tmp_path / "multirun" / "2026-01-01" / "12-00-00" / "0" / "final"
     final.mkdir(parents=True, exist_ok=True)
     assert "no runs" in refused(capsys, "plot", str(final))

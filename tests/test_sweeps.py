@@ -224,9 +224,7 @@ def test_failed_job_is_reported_and_the_others_finish(tmp_path: Path) -> None:
     assert "do not fit" in json.loads((sweep_dir / "1" / "failed.json").read_text())["error"]
     md = (sweep_dir / sweep.SUMMARY_MD).read_text()
     assert "2 jobs: 1 ok, 1 failed, 0 incomplete." in md and "| [1](1) | failed | 200 |" in md
-    assert (
-        json.loads((RunDir(sweep_dir / "0").job).read_text())["threads"] == 0
-    )  # jobs in turn: all cores
+    assert json.loads((RunDir(sweep_dir / "0").job).read_text())["threads"] == 0  # jobs in turn: all cores
 
 
 @pytest.mark.slow
