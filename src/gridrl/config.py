@@ -457,6 +457,15 @@ def _reject_extra_keys(obj: Any, path: str) -> None:
         _reject_extra_keys(getattr(obj, name), f"{path}.{name}" if path else name)
 
 
+def check_env_keys(env: Any) -> None:
+    """``env.<key>`` overrides given to a command (a dict) name keys of :class:`EnvConfig` (a chosen
+    preset, already typed, passes)."""
+    names = [f.name for f in fields(EnvConfig)]
+    for key in env if isinstance(env, dict) else ():
+        if key not in names:
+            raise unknown_key(f"env.{key}", EnvConfig)
+
+
 def env_preset(name: str) -> dict[str, Any]:
     """The keys of ``conf/env/<name>.yaml`` (its Hydra defaults list dropped)."""
     from omegaconf import OmegaConf

@@ -19,6 +19,7 @@ from gridrl.config import (
     ConfigError,
     EnvConfig,
     check_choice,
+    check_env_keys,
     check_range,
     load_env_config,
     presets,
@@ -27,7 +28,6 @@ from gridrl.config import (
 )
 
 DEVICES = ("auto", "cpu", "cuda")
-ENV_KEYS = tuple(f.name for f in dataclasses.fields(EnvConfig))
 
 
 @dataclass
@@ -56,11 +56,7 @@ class EvalCommandConfig:
         check_range("video_size", self.video_size, 16)
         check_range("fps", self.fps, 0.0, lo_open=True)
         check_choice("device", self.device, DEVICES)
-        for key in self.env if isinstance(self.env, dict) else ():  # a preset (env=seed) is typed already
-            if key not in ENV_KEYS:
-                from gridrl.config import unknown_key
-
-                raise unknown_key(f"env.{key}", EnvConfig)
+        check_env_keys(self.env)
 
 
 def register() -> None:

@@ -14,15 +14,14 @@ import numpy as np
 from omegaconf import DictConfig
 
 from gridrl.cli import app
-from gridrl.cli.eval import DEVICES, ENV_KEYS, chosen_game, command_line
+from gridrl.cli.eval import DEVICES, chosen_game, command_line
 from gridrl.config import (
-    EnvConfig,
     check_choice,
+    check_env_keys,
     check_range,
     load_env_config,
     register_schema,
     to_object,
-    unknown_key,
 )
 
 
@@ -41,9 +40,7 @@ class PlayCommandConfig:
         check_range("size", self.size, 16)
         check_range("fps", self.fps, 0.0, lo_open=True)
         check_choice("device", self.device, DEVICES)
-        for key in self.env if isinstance(self.env, dict) else ():  # a preset (env=seed) is typed already
-            if key not in ENV_KEYS:
-                raise unknown_key(f"env.{key}", EnvConfig)
+        check_env_keys(self.env)
 
 
 def register() -> None:
