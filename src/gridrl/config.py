@@ -1,7 +1,9 @@
 """Typed configuration schema: one dataclass per Hydra config group.
 
 Every knob of gridrl lives here with its type, default and a one-line comment; the YAML files under
-``conf/`` only hold named presets (deltas against these defaults).  Cross-field checks run in
+``conf/`` only hold named presets (deltas against these defaults). The module is long because it is the
+documentation of every knob in one place (its size is the schema's); ``compose()`` at the end is the one
+way to build a config outside a Hydra app.  Cross-field checks run in
 ``__post_init__`` (called by ``OmegaConf.to_object``) and raise :class:`ConfigError` with one line that
 names the key and the allowed values.
 """

@@ -1,4 +1,5 @@
-"""The Blob grid game, N games at once as numpy arrays.
+"""The Blob grid game, N games at once as numpy arrays (rules and the vectorised drawing of the three
+views live together: the incremental redraw must follow every rule that moves an entity).
 
 Rules (per step, for every game):
 
