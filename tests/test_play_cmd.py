@@ -18,8 +18,8 @@ from gridrl.cli import CONF_DIR, main
 from gridrl.commands import load_network, play_command
 from gridrl.config import ConfigError, EnvConfig, env_preset, register_configs, to_config
 from gridrl.game.grid import obs_shape
-from gridrl.game.render import NO_DISPLAY_MESSAGE
 from gridrl.play import PlayResult, PlaySession
+from gridrl.window import NO_DISPLAY_MESSAGE
 
 GRIDRL = Path(sys.executable).with_name("gridrl")
 
@@ -73,7 +73,7 @@ def fake_window(monkeypatch):
         calls.append({"env": env_cfg, "policy": policy, "seed": seed, "size": size, "fps": fps})
         return PlayResult(returns=[24.0, -300.0], outcomes=["food", "enemy"])
 
-    monkeypatch.setattr("gridrl.game.render.has_display", lambda: True)
+    monkeypatch.setattr("gridrl.window.has_display", lambda: True)
     monkeypatch.setattr("gridrl.play.play", fake_play)
     return calls
 

@@ -1,4 +1,4 @@
-"""Rendering: crisp upscaling, text bands, atomic mp4/gif files, recorded episodes, display detection."""
+"""Rendering: crisp upscaling, text bands, atomic mp4/gif files, recorded episodes."""
 
 from __future__ import annotations
 
@@ -7,14 +7,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from gridrl.config import ConfigError, EnvConfig
-from gridrl.game import render
+from gridrl.config import EnvConfig
 from gridrl.game.render import (
     GRID_LINE_RGB,
     VideoRecorder,
     ViewedGame,
     annotate,
-    has_display,
     record_episodes,
     upscale,
     write_gif,
@@ -206,23 +204,3 @@ def test_record_episodes_matches_the_game_layouts():
     per_episode = 1 + 2 + 1
     for i in range(3):
         np.testing.assert_array_equal(frames[i * per_episode][band:], upscale(obs[i], 160, grid=True))
-
-
-# ------------------------------------------------------------------------------------------- display
-def test_has_display_false_without_display_server(monkeypatch):
-    monkeypatch.setattr(render.sys, "platform", "linux")
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert has_display() is False
-
-
-def test_has_display_false_without_gui_backend(monkeypatch):
-    monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.setattr(render, "gui_backend", lambda: "")
-    assert has_display() is False
-    with pytest.raises(ConfigError, match="needs a display"):
-        render.Window()
-
-
-def test_gui_backend_never_raises():
-    assert isinstance(render.gui_backend(), str)

@@ -526,7 +526,7 @@ def eval_command(args: list[str]) -> int:
 def play_command(args: list[str]) -> int:
     """``gridrl play [checkpoint=...] [env=<preset>] [env.<key>=...] [seed=S]``; headless: one-line error."""
     from gridrl import play as play_module
-    from gridrl.game.render import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
+    from gridrl.window import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
 
     if any(a in ("-h", "--help", "help") for a in args):
         print(usage(PLAY_USAGE, PlayCommandConfig))

@@ -27,7 +27,8 @@ from gymnasium import spaces
 from gridrl import config as config_module
 from gridrl.config import CONF_DIR, ConfigError, EnvConfig
 from gridrl.game.grid import OUTCOME_FOOD, OUTCOME_NAMES, obs_shape
-from gridrl.game.render import ViewedGame, Window, annotate, has_display, upscale
+from gridrl.game.render import ViewedGame, annotate, upscale
+from gridrl.window import Window, has_display
 
 ENV_ID = "gridrl/Grid-v0"
 NO_DISPLAY_HUMAN = (
