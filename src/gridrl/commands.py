@@ -393,30 +393,17 @@ def run_eval(
     """Evaluate ``policy`` on ``env``, write ``out_dir/eval.json`` (and with ``video_episodes`` > 0,
     ``eval.mp4`` / ``eval.gif``); returns what eval.json holds: ``stats``, ``eval`` (``record``
     plus the evaluation's own settings), ``env``, ``config``, ``video``."""
-    from gridrl.game.grid import n_actions
+    from gridrl.evaluate import Evaluator
     from gridrl.plot import atomic_write
-    from gridrl.videos import write_media
+    from gridrl.videos import write_recording
 
     start = time.perf_counter()
-    stats = evaluate_policy(env, policy, episodes, seed, epsilon)
+    result = Evaluator(env, episodes, seed).run(policy, epsilon=epsilon, record=min(video_episodes, episodes))
+    stats = result.summary()
     seconds = time.perf_counter() - start
     video = None
-    if video_episodes > 0:
-        from gridrl.game.render import record_episodes
-
-        act = epsilon_policy(policy, epsilon, n_actions(env), seed + 3)
-        frames = record_episodes(env, act, video_episodes, seed, size=video_size, fps=fps)
-        mp4, gif = write_media(frames, Path(out_dir) / "eval", fps)
-        h, w = frames[0].shape[:2]
-        video = {
-            "mp4": str(mp4),
-            "gif": str(gif),
-            "episodes": video_episodes,
-            "frames": len(frames),
-            "height": h,
-            "width": w,
-            "fps": fps,
-        }
+    if result.recording is not None:
+        video = write_recording(result.recording, Path(out_dir) / "eval", size=video_size, fps=fps)
     report = {
         "stats": stats,
         "eval": {

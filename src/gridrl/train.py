@@ -231,7 +231,13 @@ class Trainer:
     # -------------------------------------------------------------------------------- evaluation
     def evaluate(self) -> dict[str, float]:
         with self._timed("eval"):
-            result = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval)
+            result = self.evaluator.run(
+                self.learner.greedy,
+                epsilon=self.cfg.agent.epsilon.eval,
+                record=min(self.cfg.trainer.video_episodes, self.evaluator.episodes)
+                if self.cfg.trainer.video
+                else 0,
+            )
             stats = result.summary()
             stats["env_step"] = self.env_step
         self.last_eval = stats
@@ -262,18 +268,11 @@ class Trainer:
             100 * stats["enemy_rate"],
             100 * stats["timeout_rate"],
         )
-        if self.cfg.trainer.video:
-            from gridrl.videos import record_eval_video
+        if result.recording is not None:
+            from gridrl.videos import step_video_base, write_recording
 
             with self._timed("eval"):
-                record_eval_video(
-                    self.cfg.env,
-                    self.learner.greedy,
-                    self.run_dir,
-                    self.env_step,
-                    self.cfg.trainer.video_episodes,
-                    seed=self.cfg.trainer.eval_seed,
-                )
+                write_recording(result.recording, step_video_base(self.run_dir, self.env_step))
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
             ckpt.atomic_torch_save(
