@@ -7,6 +7,9 @@ Loop stop: on a static game (nothing moves, no slip) a greedy policy (epsilon 0)
 observation, which is a function of the player's cell and the food left. If the player revisits a cell
 with the same food left, it is in a loop it can never leave: the game is stopped there and booked as the
 timeout it would have become (its return so far plus ``move_reward`` for every remaining step).
+
+Recording: ``run(policy, record=K)`` also keeps, in the same batched play, the RGB frames of the first K
+games at every step (:class:`Recording`), so a video shows exactly the games the evaluator scores.
 """
 
 from __future__ import annotations
@@ -19,8 +22,28 @@ import numpy as np
 from gridrl.config import EnvConfig
 from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, OUTCOME_TIMEOUT, GridGame
 from gridrl.game.oracle import oracle_returns
+from gridrl.game.render import ViewedGame
 
 Policy = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class Recording:
+    """The first K games of an evaluation, step by step, as the evaluator played and booked them.
+
+    Row ``t`` of ``frames`` / ``returns`` is the state after step ``t`` (row 0: before the first step).
+    Game ``k`` is on screen for rows ``0 .. lengths[k]``: its last row is its final state (the food
+    eaten, the enemy touched, the timeout, or the step where the loop stop fired). Later rows of a game
+    are meaningless.
+    """
+
+    frames: np.ndarray  # (T + 1, K, 3, H, W) uint8 RGB frames in the game's colours
+    returns: np.ndarray  # (T + 1, K) return so far at each row
+    lengths: np.ndarray  # (K,) steps on screen (a loop-stopped game: the step it was stopped at)
+    outcomes: np.ndarray  # (K,) the evaluator's outcome: 1 food, 2 enemy, 3 timeout
+    booked_returns: np.ndarray  # (K,) the evaluator's returns (a loop stop books the whole timeout)
+    loop_stopped: np.ndarray  # (K,) bool: stopped by the loop rule
+    max_steps: int
 
 
 @dataclass
@@ -30,6 +53,7 @@ class EvalResult:
     outcomes: np.ndarray  # (episodes,) 1 food, 2 enemy, 3 timeout
     loop_stopped: np.ndarray  # (episodes,) bool: stopped by the loop rule
     oracle: np.ndarray  # (episodes,) the oracle's return on each layout
+    recording: Recording | None = None  # the first games step by step (``Evaluator.run(record=K)``)
 
     def summary(self) -> dict[str, float]:
         oracle_mean = float(self.oracle.mean())
@@ -78,9 +102,17 @@ class Evaluator:
         epsilon: float = 0.0,
         rng: np.random.Generator | None = None,
         loop_stop: bool = True,
+        record: int = 0,
     ) -> EvalResult:
+        """Play every layout once with ``policy`` (one call per step on all unfinished games).
+
+        ``record`` > 0 also returns the first ``record`` games as a :class:`Recording` (in
+        ``EvalResult.recording``); it changes no score.
+        """
         cfg, n = self.cfg, self.episodes
-        game = GridGame(cfg, n)
+        if not 0 <= record <= n:
+            raise ValueError(f"record={record}: choose 0 .. episodes ({n})")
+        game = ViewedGame(cfg, n) if record else GridGame(cfg, n)
         game.reset(self.seed + 1)  # randomness of moving entities / respawns during evaluation
         obs = game.set_state(self.layouts)
         rng = rng or np.random.default_rng(self.seed + 2)
@@ -94,6 +126,7 @@ class Evaluator:
         rows = np.arange(n)
         visited[rows, game.player[:, 1] * cfg.width + game.player[:, 0]] = True
         food_left = game.food_alive.sum(1)
+        rec = _Recorder(game, record) if isinstance(game, ViewedGame) else None
         while active.any():
             idx = np.flatnonzero(active)
             actions = np.zeros(n, dtype=np.int64)
@@ -125,4 +158,46 @@ class Evaluator:
                     outcomes[g] = OUTCOME_TIMEOUT
                     looped[g] = True
                     active &= ~loop
-        return EvalResult(returns, lengths, outcomes, looped, self.oracle)
+            if rec is not None:
+                rec.add(done, active, info)
+        recording = rec.result(returns, outcomes, looped) if rec is not None else None
+        return EvalResult(returns, lengths, outcomes, looped, self.oracle, recording)
+
+
+class _Recorder:
+    """Collects a :class:`Recording` of the first ``k`` games of a :class:`ViewedGame` during ``run``."""
+
+    def __init__(self, game: ViewedGame, k: int) -> None:
+        self.game, self.k = game, k
+        self.frames = [game.frames(slice(0, k))]
+        self.returns = [np.zeros(k)]
+        self.lengths = np.zeros(k, dtype=np.int64)
+        self.on = np.ones(k, dtype=bool)  # games still on screen
+
+    def add(self, done: np.ndarray, active: np.ndarray, info: dict[str, np.ndarray]) -> None:
+        """After a step: ``done`` games ended this step, ``active`` ones play on (loop stops applied)."""
+        if not self.on.any():
+            return
+        k, game = self.k, self.game
+        frames, returns = game.frames(slice(0, k)), game.ep_return[:k].copy()
+        ended = done[:k]
+        if ended.any():  # auto-reset: their last state is the one the game kept
+            frames[ended] = game.final_frames(np.flatnonzero(ended))
+            returns[ended] = info["episode_return"][:k][ended]
+        self.frames.append(frames)
+        self.returns.append(returns)
+        off = self.on & ~active[:k]
+        self.lengths[off] = len(self.frames) - 1
+        self.on &= ~off
+
+    def result(self, returns: np.ndarray, outcomes: np.ndarray, looped: np.ndarray) -> Recording:
+        k = self.k
+        return Recording(
+            np.stack(self.frames),
+            np.stack(self.returns),
+            self.lengths,
+            outcomes[:k].copy(),
+            returns[:k].copy(),
+            looped[:k].copy(),
+            self.game.cfg.max_steps,
+        )

@@ -16,33 +16,11 @@ import numpy as np
 
 from gridrl import rundir, tblog
 from gridrl.config import EnvConfig
-from gridrl.evaluation import Evaluator
-from gridrl.policy import Policy, epsilon_policy
+from gridrl.evaluation import Evaluator, Recording
+from gridrl.policy import Policy
+from gridrl.videos import VIDEO_FPS, VIDEO_SIZE
 
 log = logging.getLogger("gridrl")
-VIDEO_SIZE = 320  # pixels of the grid's longer side in a video frame
-VIDEO_FPS = 8.0  # frames (game steps) per second
-
-
-def record_video(
-    env: EnvConfig,
-    policy: Policy,
-    base: Path,
-    episodes: int,
-    seed: int,
-    size: int = VIDEO_SIZE,
-    fps: float = VIDEO_FPS,
-) -> dict[str, Any]:
-    """Play ``episodes`` of the evaluation layouts of ``seed`` with ``policy``; write ``base``.mp4 and
-    ``base``.gif; returns what eval.json records of them."""
-    from gridrl.game.render import record_episodes
-    from gridrl.videos import write_media
-
-    frames = record_episodes(env, policy, episodes, seed, size=size, fps=fps)
-    mp4, gif = write_media(frames, base, fps)
-    h, w = frames[0].shape[:2]
-    return {"mp4": str(mp4), "gif": str(gif), "episodes": episodes, "frames": len(frames), "height": h,
-            "width": w, "fps": fps}  # fmt: skip
 
 
 def run_eval(
@@ -61,15 +39,15 @@ def run_eval(
     """Evaluate ``policy`` on ``env``, write ``out_dir/eval.json`` (and with ``video_episodes`` > 0,
     ``eval.mp4`` / ``eval.gif``); returns what eval.json holds: ``stats``, ``eval`` (``record`` plus the
     evaluation's own settings), ``env``, ``config``, ``video``."""
-    from gridrl.game.grid import n_actions
+    from gridrl.videos import write_recording
 
     start = time.perf_counter()
-    stats = Evaluator(env, episodes, seed).run(policy, epsilon=epsilon).summary()
+    result = Evaluator(env, episodes, seed).run(policy, epsilon=epsilon, record=min(video_episodes, episodes))
+    stats = result.summary()
     seconds = time.perf_counter() - start
     video = None
-    if video_episodes > 0:
-        act = epsilon_policy(policy, epsilon, n_actions(env), seed + 3)
-        video = record_video(env, act, Path(out_dir) / "eval", video_episodes, seed, video_size, fps)
+    if result.recording is not None:  # the first games of this very evaluation, as scored
+        video = write_recording(result.recording, Path(out_dir) / "eval", video_size, fps)
     report = {
         "stats": stats,
         "eval": {
@@ -127,7 +105,9 @@ class TrainingReporter:
     ) -> None:
         self.run, self.tb, self.evaluator, self.video_episodes = run, tb, evaluator, video_episodes
 
-    def report(self, stats: dict[str, float], env_step: int, policy: Policy) -> None:
+    def report(self, stats: dict[str, float], env_step: int, recording: Recording | None = None) -> None:
+        """Scalars, frames and the log line of an evaluation's ``stats``; its ``recording`` (made when
+        the evaluation ran with ``record=self.video_episodes``) as ``videos/step_<env step>``."""
         self.tb.scalars(
             {
                 tblog.EVAL_MEAN_RETURN: stats["mean_return"],
@@ -151,9 +131,10 @@ class TrainingReporter:
             100 * stats["enemy_rate"],
             100 * stats["timeout_rate"],
         )
-        if self.video_episodes > 0:
-            ev = self.evaluator
-            record_video(ev.cfg, policy, self.run.video(env_step), self.video_episodes, ev.seed)
+        if recording is not None:
+            from gridrl.videos import write_recording
+
+            write_recording(recording, self.run.video(env_step))
 
     def save_best(
         self, env_step: int, stats: dict[str, float], config_yaml: str, online: dict[str, Any]

@@ -237,10 +237,13 @@ class Trainer:
         """Score the greedy policy on the fixed layouts; the reporter writes what it shows."""
         assert self.reporter is not None
         with self._timed("eval"):
-            stats = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval).summary()
+            result = self.evaluator.run(
+                self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval, record=self.reporter.video_episodes
+            )
+            stats = result.summary()
             stats["env_step"] = self.env_step
             self.last_eval = stats
-            self.reporter.report(stats, self.env_step, self.learner.greedy)
+            self.reporter.report(stats, self.env_step, result.recording)
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
             self.reporter.save_best(self.env_step, stats, self.config_yaml, self.learner.online.state_dict())

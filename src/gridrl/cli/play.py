@@ -63,7 +63,7 @@ def main(args: list[str]) -> Any:
 @app.task
 def play_task(cfg: DictConfig) -> float:
     from gridrl import play as play_module
-    from gridrl.game.render import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
+    from gridrl.window import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
 
     settings = to_object(cfg, "gridrl play")
     assert isinstance(settings, PlayCommandConfig)
