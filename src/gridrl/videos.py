@@ -176,7 +176,7 @@ def _gif_quantizer(frames: Frames, hw: tuple[int, int]) -> Callable[[np.ndarray]
         palette = sample.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     else:
         palette = Image.new("P", (1, 1))
-        palette.putpalette([c for _, rgb in colors for c in rgb])
+        palette.putpalette([c for _, rgb in colors for c in rgb])  # type: ignore[union-attr]  # RGB: tuples
     last: list[Any] = [None, None]  # [frame, image]
 
     def quantize(frame: np.ndarray) -> Image.Image:

@@ -134,7 +134,7 @@ def make_env(family: str, id_or_game: str, n: int, **kwargs: Any) -> BatchedEnv:
     or :class:`GymConfig`); seeds are not settings: pass them to ``reset``.
     """
     check_range("n", n, 1)
-    return env_config(family, id_or_game, **kwargs).make(n)  # type: ignore[no-any-return]
+    return env_config(family, id_or_game, **kwargs).make(n)
 
 
 def parse_env_name(name: str) -> tuple[str, str]:
