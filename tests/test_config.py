@@ -125,7 +125,6 @@ BAD = [
         ["agent.rollout_steps=1", "agent.q_lambda=0.9"],
         "agent.q_lambda=0.9 is read only when agent.rollout_steps",
     ),
-    (["trainer.save_replay=false"], "trainer.save_replay=false is read only by a replay learner"),
     (["trainer.eval_epsilon=2"], "trainer.eval_epsilon"),
 ]
 

@@ -410,10 +410,6 @@ class Config:
 
     def __post_init__(self) -> None:
         check_choice("device", self.device, ("auto", "cpu", "cuda"))
-        if not self.trainer.save_replay and not isinstance(self.agent, DQNConfig):
-            raise ConfigError(
-                f"trainer.save_replay=false is read only by a replay learner; agent={self.agent.name} has no replay"
-            )
         if self.trainer.total_steps < getattr(self.agent, "learning_starts", 0):
             raise ConfigError(
                 f"agent.learning_starts ({self.agent.learning_starts}) must be <= trainer.total_steps "
