@@ -247,7 +247,7 @@ def test_a_new_budget_continues_the_schedules_from_the_resume_point(tmp_path: Pa
     proc = resume(interrupted, f"trainer.total_steps={longer}")
     at_stop = lr0 * (1 - stop / budget)
     line = next(x for x in proc.stderr.splitlines() if "resumed from" in x)
-    assert f"env step {stop:,} of {longer:,}: lr {at_stop:.3g} -> 0 over the remaining" in line, line
+    assert f"env step {stop} of {longer}: lr {at_stop:.3g} -> 0 over the remaining" in line, line
     assert "epsilon" in line and "at step 3.07k" in line
     lr = scalars(interrupted, tblog.LEARNING_RATE)
     assert [v for s, v in lr if s <= stop] == pytest.approx(

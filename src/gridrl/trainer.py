@@ -353,9 +353,7 @@ class Trainer:
             parts.append(f"epsilon {now:.3g} held")
         if isinstance(agent, DQNConfig) and agent.prioritized:
             parts.append(f"PER beta {self.learner.schedule.per_beta_at(step):.3g} -> 1 {left}")
-        log.info(
-            "resumed from %s at env step %s of %s: %s", path, f"{step:,}", f"{total:,}", ", ".join(parts)
-        )
+        log.info("resumed from %s at env step %d of %d: %s", path, step, total, ", ".join(parts))
         if agent.lr_anneal and lr == 0.0 and step < total:
             log.warning(
                 "the learning rate has annealed to 0 (agent.lr_anneal) and stays 0: this extension will not "
