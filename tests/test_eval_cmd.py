@@ -262,8 +262,10 @@ def test_eval_refusals(tiny_run, tmp_path, capsys):
         load(evil)
 
 
-def test_eval_positional_run_dir_and_multirun(tiny_run, capsys):
-    """`gridrl eval <run dir>` and `-m checkpoint=a,b` (two checkpoints of one run, one eval dir each)."""
+def test_eval_positional_run_dir_and_multirun(tiny_run, capsys, tmp_path, monkeypatch):
+    """`gridrl eval <run dir>` and `-m checkpoint=a,b` (two checkpoints of one run, one eval dir each);
+    the multirun leaves only Hydra's record under outputs/multirun-eval/ in the working directory."""
+    monkeypatch.chdir(tmp_path)
     run_cli("eval", str(tiny_run), "episodes=7")
     assert json.loads((tiny_run / "eval" / "eval.json").read_text())["stats"]["episodes"] == 7
     a, b = sorted((tiny_run / "checkpoints").glob("ckpt_*.pt"))[-2:]
@@ -272,6 +274,9 @@ def test_eval_positional_run_dir_and_multirun(tiny_run, capsys):
         report = json.loads((tiny_run / "eval" / ckpt.stem / "eval.json").read_text())
         assert report["eval"]["weights"] == str(ckpt) and report["stats"]["episodes"] == 5
     assert capsys.readouterr().out.count("gridrl eval:") == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
+    (record,) = (tmp_path / "outputs" / "multirun-eval").glob("*/*/multirun.yaml")
+    assert [p.name for p in record.parent.iterdir()] == ["multirun.yaml"]
 
 
 def test_eval_help_lists_keys_and_presets(capsys):
