@@ -17,7 +17,8 @@ meanwhile). Usage::
 
     python benchmarks/curriculum.py --seeds 0,1,2 --stage-steps 500000 --out benchmarks/results/curriculum.md
 
-``--dry-run`` prints the commands only; ``--keep-runs DIR`` keeps the run dirs.
+``--dry-run`` prints the commands only; ``--keep-runs DIR`` keeps the run dirs; ``--report <out>.json``
+prints the table of a saved measurement again.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ def train(args: argparse.Namespace, overrides: list[str], run_dir: Path) -> dict
 def spread(values: list[float], fmt: str) -> str:
     if not values:
         return "-"
-    return f"{statistics.median(values):{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}]"
+    lo, hi = min(values), max(values)
+    return f"{statistics.median(values):{fmt}} [{lo:{fmt}}{' to ' if lo < 0 else '-'}{hi:{fmt}}]"
 
 
 def report(records: list[dict[str, Any]], args: argparse.Namespace, machine: dict[str, Any]) -> str:
@@ -142,7 +144,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--keep-runs", type=Path, default=None)
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--report", type=Path, default=None, help="print the table of a saved measurement (.json)")
     args = p.parse_args(argv)
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        args = argparse.Namespace(**{**vars(args), **saved["args"]})
+        print(report(saved["records"], args, saved["machine"]), end="")
+        return
     seeds = [int(s) for s in args.seeds.split(",")]
     machine = {**machine_info(args.threads), "lscpu": lscpu_model()}
     start = time.perf_counter()
@@ -167,9 +175,9 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     if args.out:
         args.out.write_text(text)
-        args.out.with_suffix(".json").write_text(
-            json.dumps({"machine": machine, "records": records}, indent=1)
-        )
+        settings = {k: vars(args)[k] for k in ("seeds", "stage_steps", "warm_epsilon", "threads")}
+        raw = {"args": settings, "machine": machine, "records": records}
+        args.out.with_suffix(".json").write_text(json.dumps(raw, indent=1))
 
 
 if __name__ == "__main__":
