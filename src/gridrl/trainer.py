@@ -29,8 +29,10 @@ from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
 from gridrl.config import Config, DQNConfig, PQNConfig
-from gridrl.evaluation import Evaluator
-from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame, n_actions
+from gridrl.envs.base import LoopEnv
+from gridrl.envs.factory import game_label, make_game, obs_spec, truncation_gap
+from gridrl.evaluation import Evaluator, make_evaluator
+from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame
 from gridrl.reports import TrainingReporter
 from gridrl.rundir import RunDir, atomic_write
 
@@ -65,8 +67,8 @@ def configure_torch(threads: int, deterministic: bool, device: torch.device) -> 
 
 
 def make_learner(cfg: Config, device: torch.device) -> Learner:
-    shape = GridGame(cfg.env, 1).obs_shape
-    net = build_q_network(cfg.model, shape, n_actions(cfg.env))
+    shape, n_actions = obs_spec(cfg.env)
+    net = build_q_network(cfg.model, shape, n_actions)
     if isinstance(cfg.agent, PQNConfig):
         return PQNLearner(
             cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, cfg.trainer.precision
@@ -79,9 +81,14 @@ def make_learner(cfg: Config, device: torch.device) -> Learner:
         cfg.trainer.total_steps,
         device,
         cfg.seed,
-        cfg.env.max_steps,
+        truncation_gap(cfg.env),
         cfg.trainer.precision,
     )
+
+
+def restart_seed(seed: int, env_step: int) -> int:
+    """The reset seed of the games restarted by a resume at ``env_step`` (copy i gets it + i)."""
+    return int(np.random.SeedSequence([seed, env_step]).generate_state(1)[0] >> 1)
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -101,10 +108,10 @@ class Trainer:
         configure_torch(tr.threads, tr.deterministic, self.device)
         random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
-        self.game = GridGame(cfg.env, cfg.agent.n_envs)
+        self.game = make_game(cfg.env, cfg.agent.n_envs)  # the built-in GridGame, or an env adapter
         self.obs = self.game.reset(seed=cfg.seed)[0].copy()
         self.learner = make_learner(cfg, self.device)
-        self.evaluator = Evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
+        self.evaluator = make_evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
         # counters (env steps are all games together)
         self.env_step = 0
         self.episodes = 0
@@ -160,9 +167,15 @@ class Trainer:
             if bar is not None:
                 bar.close()
             self._restore_signal_handlers(old_handlers)
-            if self.tb is not None:
-                self.tb.close()
+            self._close()
         return result
+
+    def _close(self) -> None:
+        """Close the TensorBoard writer and the games (an env adapter holds its envs' resources)."""
+        if self.tb is not None:
+            self.tb.close()
+        if isinstance(self.game, LoopEnv):
+            self.game.close()
 
     def _collect(self, epsilon: float) -> None:
         with self._timed("collect"):
@@ -217,17 +230,23 @@ class Trainer:
         assert self.tb is not None
         self.tb.hparams(
             _flat_hparams(self.cfg),
-            {
-                k: self.last_eval.get(k, float("nan"))
-                for k in ("mean_return", "oracle_ratio", "food_rate", "enemy_rate")
-            },
+            {k: v for k, v in self.last_eval.items() if k in HPARAM_METRICS},
             self.env_step,
         )
+        ev = self.last_eval
+        ratio = next(
+            (
+                f" ({100 * ev[k]:.1f}% of the {name})"
+                for k, name in RATIOS
+                if math.isfinite(ev.get(k, math.nan))
+            ),
+            "",
+        )
         log.info(
-            "done: %d env steps, eval mean return %.2f (%.1f%% of the oracle); weights in %s",
+            "done: %d env steps, eval mean return %.2f%s; weights in %s",
             self.env_step,
-            self.last_eval.get("mean_return", float("nan")),
-            100 * self.last_eval.get("oracle_ratio", float("nan")),
+            ev.get("mean_return", float("nan")),
+            ratio,
             self.run_files.final_weights,
         )
         return summary
@@ -256,11 +275,7 @@ class Trainer:
             "config_yaml": self.config_yaml,
             "counters": {"episodes": self.episodes, "best_eval": self.best_eval},
             "learner": learner_state,
-            "game": {
-                "arrays": _tensors(self.game.get_state()),
-                "rng": self.game.rng.bit_generator.state,
-                "obs": torch.from_numpy(self.obs),
-            },
+            "game": self._game_state(),
             "rng": {"python": random.getstate(), "torch": torch.get_rng_state()},
             "log": {
                 "window": {k: torch.tensor(v) for k, v in self._window.items()},
@@ -269,17 +284,32 @@ class Trainer:
                 "last_eval": self.last_eval,
                 "times": self.times,
             },
-            "eval_layouts": _tensors(self.evaluator.layouts),
+            "eval_layouts": _tensors(self.evaluator.layouts) if isinstance(self.evaluator, Evaluator) else {},
         }
+
+    def _game_state(self) -> dict[str, Any]:
+        """The built-in game's exact state; an external env's cannot be saved (only the observation the
+        learner last saw, which a resume bootstraps the cut episodes from)."""
+        obs = torch.from_numpy(self.obs)
+        if isinstance(self.game, GridGame):
+            return {
+                "arrays": _tensors(self.game.get_state()),
+                "rng": self.game.rng.bit_generator.state,
+                "obs": obs,
+            }
+        return {"obs": obs}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.env_step = int(state["env_step"])
         self.episodes = int(state["counters"]["episodes"])
         self.best_eval = float(state["counters"]["best_eval"])
         self.learner.load_state_dict(state["learner"])
-        self.game.set_state(_arrays(state["game"]["arrays"]))
-        self.game.rng.bit_generator.state = state["game"]["rng"]
-        self.obs = state["game"]["obs"].numpy().copy()
+        if isinstance(self.game, GridGame):
+            self.game.set_state(_arrays(state["game"]["arrays"]))
+            self.game.rng.bit_generator.state = state["game"]["rng"]
+            self.obs = state["game"]["obs"].numpy().copy()
+        else:
+            self._restart_games(state["game"]["obs"].numpy())
         lg = state["log"]
         self._window = {k: v.tolist() for k, v in lg["window"].items()}
         self.recent_returns = list(lg["recent_returns"])
@@ -288,9 +318,27 @@ class Trainer:
             dict(lg["last_eval"]),
             dict(lg["times"]),
         )
-        self.evaluator.layouts = _arrays(state["eval_layouts"])
+        if isinstance(self.evaluator, Evaluator):
+            self.evaluator.layouts = _arrays(state["eval_layouts"])
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
+
+    def _restart_games(self, saved_obs: np.ndarray) -> None:
+        """Resume of an external env: its state was not saved, so every game's episode in flight ends
+        at the checkpoint (the learner bootstraps it from the saved observation, as a timeout) and the
+        games restart with a reset seeded from the run's seed and the env step."""
+        seed = restart_seed(self.cfg.seed, self.env_step)
+        self.learner.cut_episodes(saved_obs)
+        self.obs = self.game.reset(seed=seed)[0].copy()
+        log.info(
+            "resume: %s keeps no state in a checkpoint, so its %d games restart here with reset(seed=%d) "
+            "(from seed %d and env step %d); their unfinished episodes end as timeouts (not counted)",
+            game_label(self.cfg.env),
+            self.game.n,
+            seed,
+            self.cfg.seed,
+            self.env_step,
+        )
 
     def save_checkpoint(self) -> Path:
         with self._timed("checkpoint"):
@@ -312,8 +360,9 @@ class Trainer:
         rets = info["episode_return"][idx].tolist()
         self._window["returns"] += rets
         self._window["lengths"] += info["episode_length"][idx].tolist()
-        self._window["food"] += (info["outcome"][idx] == OUTCOME_FOOD).tolist()
-        self._window["enemy"] += (info["outcome"][idx] == OUTCOME_ENEMY).tolist()
+        if "outcome" in info:  # the built-in game says how episodes end
+            self._window["food"] += (info["outcome"][idx] == OUTCOME_FOOD).tolist()
+            self._window["enemy"] += (info["outcome"][idx] == OUTCOME_ENEMY).tolist()
         self.recent_returns = (self.recent_returns + rets)[-100:]
         self.episodes += len(idx)
 
@@ -330,14 +379,11 @@ class Trainer:
             tblog.LEARNING_RATE: lr_at(self.env_step, self.cfg.trainer.total_steps, self.cfg.agent),
         }
         if w["returns"]:
-            values.update(
-                {
-                    tblog.EPISODIC_RETURN: float(np.mean(w["returns"])),
-                    tblog.EPISODIC_LENGTH: float(np.mean(w["lengths"])),
-                    tblog.FOOD_RATE: float(np.mean(w["food"])),
-                    tblog.ENEMY_RATE: float(np.mean(w["enemy"])),
-                }
-            )
+            values[tblog.EPISODIC_RETURN] = float(np.mean(w["returns"]))
+            values[tblog.EPISODIC_LENGTH] = float(np.mean(w["lengths"]))
+        if w["food"]:
+            values[tblog.FOOD_RATE] = float(np.mean(w["food"]))
+            values[tblog.ENEMY_RATE] = float(np.mean(w["enemy"]))
         if self.last_update:
             values.update(
                 {tblog.TD_LOSS: self.last_update["td_loss"], tblog.Q_VALUES: self.last_update["q_values"]}
@@ -350,11 +396,11 @@ class Trainer:
         cfg = self.cfg
         log.info("run dir %s", self.run_dir)
         log.info(
-            "game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s (%s), %d threads",
-            cfg.env.height,
-            cfg.env.width,
-            cfg.env.obs_mode,
+            "game %s (observations %s, %d actions), %s learner, model %s with %d parameters, %d games, "
+            "device %s (%s), %d threads",
+            game_label(cfg.env),
             "x".join(map(str, self.game.obs_shape)),
+            self.game.n_actions,
             cfg.agent.name,
             cfg.model.name,
             count_parameters(self.learner.online),
@@ -390,7 +436,7 @@ class Trainer:
     def _postfix(self, epsilon: float, start_wall: float, start_step: int) -> str:
         sps = (self.env_step - start_step) / max(time.perf_counter() - start_wall, 1e-9)
         ret = np.mean(self.recent_returns) if self.recent_returns else float("nan")
-        ev = self.last_eval.get("oracle_ratio")
+        ev = next((self.last_eval[k] for k, _ in RATIOS if k in self.last_eval), None)
         text = f"sps={sps:,.0f} ret={ret:.1f} eps={epsilon:.2f}"
         return text + (f" eval={100 * ev:.0f}%" if ev is not None else "")
 
@@ -420,6 +466,15 @@ class Trainer:
     def _restore_signal_handlers(old: dict[int, Any]) -> None:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+# an evaluation's share of its reference, best defined first: (stats key, what the log line calls it)
+RATIOS = (
+    ("oracle_ratio", "oracle"),
+    ("ref_ratio", "reference"),
+    ("normalized_score", "reference, normalized"),
+)
+HPARAM_METRICS = ("mean_return", "oracle_ratio", "ref_ratio", "normalized_score", "food_rate", "enemy_rate")
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:

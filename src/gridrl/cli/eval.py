@@ -16,8 +16,10 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from gridrl.cli import app
 from gridrl.config import (
+    ENV_SCHEMAS,
     ConfigError,
     EnvConfig,
+    GameConfig,
     check_choice,
     check_range,
     load_env_config,
@@ -27,7 +29,7 @@ from gridrl.config import (
 )
 
 DEVICES = ("auto", "cpu", "cuda")
-ENV_KEYS = tuple(f.name for f in dataclasses.fields(EnvConfig))
+ENV_KEYS = tuple(dict.fromkeys(f.name for schema in ENV_SCHEMAS.values() for f in dataclasses.fields(schema)))
 
 
 @dataclass
@@ -102,7 +104,7 @@ def _settings(cfg: DictConfig) -> EvalCommandConfig:
     return obj
 
 
-def chosen_game(base: EnvConfig, cfg: DictConfig) -> tuple[EnvConfig, list[str]]:
+def chosen_game(base: GameConfig, cfg: DictConfig) -> tuple[GameConfig, list[str]]:
     """The game a command runs: the trained one (``base``) or the ``env=<preset>`` chosen, then the
     ``env.<key>`` overrides; and the changes as typed (for messages)."""
     from hydra.core.hydra_config import HydraConfig

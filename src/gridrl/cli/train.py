@@ -36,10 +36,10 @@ def main(args: list[str]) -> Any:
 def validate(cfg: DictConfig) -> None:
     """Every key and value, and a network that fits the game's image (no layer shrinks it below 1x1)."""
     from gridrl.agent.networks import build_q_network
-    from gridrl.game.grid import n_actions, obs_shape
+    from gridrl.envs.factory import obs_spec
 
     config = to_config(cfg)
-    build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
+    build_q_network(config.model, *obs_spec(config.env))
 
 
 def resume_overrides(args: list[str]) -> list[str]:
