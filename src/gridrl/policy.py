@@ -8,6 +8,7 @@ actions = agent.act(obs)                                          # uint8 (N, C,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,10 @@ class Agent:
         differ = [k for k in keys if getattr(trained, k, None) != getattr(env, k)]
         if trained.family == env.family and old_shape == new_shape and old_n == new_n and not differ:
             return
+        if not differ and trained.family == env.family:  # the settings that changed
+            differ = [
+                f.name for f in dataclasses.fields(env) if getattr(trained, f.name) != getattr(env, f.name)
+            ]
         if differ:
             diff = ", ".join(f"{k} {getattr(trained, k)} -> {getattr(env, k)}" for k in differ)
         else:
@@ -83,8 +88,8 @@ class Agent:
         old_in, new_in = "x".join(map(str, old_shape)), "x".join(map(str, new_shape))
         raise ConfigError(
             f"{' '.join(changes) if changes else 'this game'} changes what the network sees or does ({diff}): "
-            f"it was trained on {old_in} observations and {old_n} actions, this game gives {new_in} and "
-            f"{new_n}; {keep}"
+            f"it was trained on {old_in} observations and {old_n} actions, this game gives {new_in} "
+            f"observations and {new_n} actions; {keep}"
         )
 
 
