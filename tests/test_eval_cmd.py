@@ -36,6 +36,8 @@ STAT_KEYS = {
     "loop_stop_rate",
     "oracle_mean_return",
     "oracle_ratio",
+    "random_mean_return",
+    "normalized_score",
 }
 
 
@@ -282,7 +284,7 @@ def test_eval_positional_run_dir_and_multirun(tiny_run, capsys, tmp_path, monkey
 def test_eval_help_lists_keys_and_presets(capsys):
     run_cli("eval", "--help")
     out = capsys.readouterr().out
-    assert "usage: gridrl eval" in out and "env: crowded, default, seed, sentdex" in out
+    assert "usage: gridrl eval" in out and "env: crowded, default, gym, minatar/asterix" in out
     for key in ("checkpoint: ???", "episodes: null", "video: false", "env: {}"):
         assert key in out
 

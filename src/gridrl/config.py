@@ -51,16 +51,34 @@ def check_range(
 
 
 # ----------------------------------------------------------------------------------------------- env
+# The env group holds one schema per game family; ``env.family`` names it (a saved config is typed by it,
+# see :func:`typed_node`). Presets: conf/env/<name>.yaml (grid), conf/env/minatar/<game>.yaml,
+# conf/env/minigrid/<task>.yaml, conf/env/gym.yaml; each starts from its family's base_* schema.
+ENV_FAMILIES = ("grid", "minatar", "minigrid", "gym")
 ACTION_SETS = ("seed8", "sentdex9")
 MOTIONS = ("static", "random", "chase")
 ON_FOOD = ("end", "remove", "respawn")
 OBS_MODES = ("rgb", "planes", "ego")
+MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+MINIGRID_ACTIONS = ("all", "nav")
+
+
+def check_family(value: str, family: str) -> None:
+    """``env.family`` must be the family of the schema that holds it (it is the schema's name, not a knob)."""
+    if value != family:
+        raise ConfigError(
+            f"env.family={value!r} does not match this env's schema ({family}); pick a preset of that "
+            f"family instead (env=default, env=minatar/breakout, env=minigrid/doorkey-8x8, env=gym env.id=...)"
+        )
 
 
 @dataclass
 class EnvConfig:
-    """The grid game (see docs in ``gridrl.game.grid``)."""
+    """The built-in grid game (see docs in ``gridrl.game.grid``)."""
 
+    family: str = (
+        "grid"  # game family: grid (this built-in game) | minatar | minigrid | gym (set by the preset)
+    )
     height: int = 10  # grid rows (>= 2)
     width: int = 10  # grid columns (>= 2)
     n_food: int = 1  # food items per game (>= 1)
@@ -81,6 +99,7 @@ class EnvConfig:
     enemy_color: list[int] = field(default_factory=lambda: [0, 0, 255])  # rgb mode: enemy colour
 
     def __post_init__(self) -> None:
+        check_family(self.family, "grid")
         if self.height < 2 or self.width < 2:
             key = "env.height" if self.height < 2 else "env.width"
             raise ConfigError(f"{key} must be >= 2 (got {min(self.height, self.width)})")
@@ -109,6 +128,83 @@ class EnvConfig:
     def is_static(self) -> bool:
         """True when nothing but the player moves and moves are deterministic."""
         return self.food_motion == "static" and self.enemy_motion == "static" and self.slip == 0.0
+
+
+@dataclass
+class MinAtarConfig:
+    """A MinAtar game (Young & Tian 2019; :mod:`gridrl.envs.minatar`): ``(C, 10, 10)`` planes, the paper's protocol."""
+
+    family: str = "minatar"  # game family (set by the preset)
+    game: str = "breakout"  # asterix | breakout | freeway | seaquest | space_invaders ('-' accepted for '_')
+    sticky_action_prob: float = 0.1  # chance the previous action repeats instead of the chosen one
+    max_steps: int = 10_000  # steps before an episode is truncated (MinAtar has no limit); 0 = none
+    minimal_actions: bool = False  # the game's minimal action set instead of all 6 actions
+    difficulty_ramping: bool = True  # MinAtar's gradual speed-up (asterix, seaquest, space_invaders)
+
+    def __post_init__(self) -> None:
+        check_family(self.family, "minatar")
+        self.game = str(self.game).replace("-", "_")
+        check_choice("env.game", self.game, MINATAR_GAMES)
+        check_range("env.sticky_action_prob", self.sticky_action_prob, 0.0, 1.0)
+        check_range("env.max_steps", self.max_steps, 0)
+
+
+@dataclass
+class MiniGridConfig:
+    """A MiniGrid task (:mod:`gridrl.envs.minigrid`): one-hot ``(20, 7, 7)`` partial view, MiniGrid's reward."""
+
+    family: str = "minigrid"  # game family (set by the preset)
+    task: str = "empty-8x8"  # empty-8x8 | doorkey-8x8 | doorkey-16x16 | fourrooms | lavagap-s7 | keycorridor-s3r1 | any MiniGrid-* id
+    max_steps: int = (
+        0  # the env's max_steps (sets the reward's time penalty and the truncation); 0 = task default
+    )
+    actions: str = "all"  # all (7 actions) | nav (left, right, forward: enough without keys and doors)
+    tile_size: int = 8  # render(): pixels per grid cell
+
+    def __post_init__(self) -> None:
+        check_family(self.family, "minigrid")
+        from gridrl.envs.minigrid import resolve_task
+
+        resolve_task(self.task)
+        check_range("env.max_steps", self.max_steps, 0)
+        check_choice("env.actions", self.actions, MINIGRID_ACTIONS)
+        check_range("env.tile_size", self.tile_size, 1)
+
+
+@dataclass
+class GymConfig:
+    """Any gymnasium env with a Discrete action space and an image / grid observation (:mod:`gridrl.envs.gym_env`)."""
+
+    family: str = "gym"  # game family (set by the preset)
+    id: str = ""  # a registered gymnasium id, or 'module:Id' to import the module that registers it
+    max_steps: int = 0  # a TimeLimit in steps; 0 = the id's registered limit
+    channels_first: bool = False  # the observation Box is already (C, H, W) rather than (H, W, C)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # keyword arguments for gymnasium.make
+
+    def __post_init__(self) -> None:
+        check_family(self.family, "gym")
+        from gridrl.envs.gym_env import ensure_registered
+
+        if not self.id:
+            raise ConfigError(
+                "env.id is required for the gym family: a registered gymnasium id, e.g. MiniGrid-Empty-8x8-v0"
+            )
+        ensure_registered(self.id)
+        check_range("env.max_steps", self.max_steps, 0)
+
+
+GameConfig = EnvConfig | MinAtarConfig | MiniGridConfig | GymConfig  # any env config (``env.family``)
+ENV_SCHEMAS: dict[str, type] = {"grid": EnvConfig, "minatar": MinAtarConfig, "minigrid": MiniGridConfig,
+                                "gym": GymConfig}  # fmt: skip
+BASE_ENV_PRESETS = {"base_env": "grid", "base_minatar": "minatar", "base_minigrid": "minigrid",
+                    "base_gym": "gym"}  # fmt: skip  # the env group's typed schemas -> their family
+
+
+def env_schema(family: Any) -> type:
+    """The env schema of ``family`` (``None``: a config saved before families existed, the grid game)."""
+    family = "grid" if family is None else str(family)
+    check_choice("env.family", family, ENV_FAMILIES)
+    return ENV_SCHEMAS[family]
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -398,7 +494,7 @@ class TrainerConfig:
 class Config:
     """A training run."""
 
-    env: EnvConfig = MISSING  # the game
+    env: Any = MISSING  # the game: EnvConfig (family grid) | MinAtarConfig | MiniGridConfig | GymConfig
     model: ModelConfig = MISSING  # the Q-network
     agent: Any = MISSING  # the learner (DQNConfig or PQNConfig)
     trainer: TrainerConfig = MISSING  # the loop
@@ -432,7 +528,8 @@ def register_configs() -> None:
     """Register the schemas so that YAML presets are validated against them."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
-    cs.store(group="env", name="base_env", node=EnvConfig)
+    for preset, family in BASE_ENV_PRESETS.items():
+        cs.store(group="env", name=preset, node=ENV_SCHEMAS[family])
     cs.store(group="model", name="base_model", node=ModelConfig)
     cs.store(group="agent", name="base_dqn", node=DQNConfig)
     cs.store(group="agent", name="base_pqn", node=PQNConfig)
@@ -440,9 +537,10 @@ def register_configs() -> None:
 
 
 def typed_node(node: Any) -> Any:
-    """A plain config node (e.g. a saved ``config.yaml``) typed by the schema; its agent by the learner's
-    own schema (``agent.name``: dqn or pqn), so that ``to_config`` validates it like a composed one.
-    Keys of earlier versions (:data:`RETIRED_KEYS`) are moved or dropped."""
+    """A plain config node (e.g. a saved ``config.yaml``) typed by the schema: its env by the family's
+    schema (``env.family``; none: the grid game), its agent by the learner's (``agent.name``: dqn or
+    pqn), so that ``to_config`` validates it like a composed one. Keys of earlier versions
+    (:data:`RETIRED_KEYS`) are moved or dropped."""
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(node, "agent.name")
@@ -459,6 +557,7 @@ def typed_node(node: Any) -> Any:
         if new is not None:
             OmegaConf.update(node, new, value, force_add=True)
     base = OmegaConf.structured(Config)
+    base.env = OmegaConf.structured(env_schema(OmegaConf.select(node, "env.family")))
     base.agent = OmegaConf.structured(schema)
     return OmegaConf.merge(base, node)
 
@@ -530,60 +629,91 @@ def _reject_extra_keys(obj: Any, path: str) -> None:
 
 
 def check_env_keys(env: Any) -> None:
-    """``env.<key>`` overrides given to a command (a dict) name keys of :class:`EnvConfig` (a chosen
-    preset, already typed, passes)."""
-    names = [f.name for f in fields(EnvConfig)]
+    """``env.<key>`` overrides given to a command (a dict) name keys of some env family's schema (the
+    family's own schema checks them again when the game is built; a chosen preset, already typed, passes)."""
+    names = {f.name for schema in ENV_SCHEMAS.values() for f in fields(schema)}
+    family = env.get("family", "grid") if isinstance(env, dict) else "grid"
     for key in env if isinstance(env, dict) else ():
         if key not in names:
-            raise unknown_key(f"env.{key}", EnvConfig)
+            raise unknown_key(f"env.{key}", ENV_SCHEMAS.get(family, EnvConfig))
 
 
 def env_preset(name: str) -> dict[str, Any]:
-    """The keys of ``conf/env/<name>.yaml`` (its Hydra defaults list dropped)."""
+    """The keys of ``conf/env/<name>.yaml`` (``default``, ``minatar/breakout`` ...), its ``family`` set
+    from the base schema its defaults list names (its Hydra defaults list dropped)."""
     from omegaconf import OmegaConf
 
     path = CONF_DIR / "env" / f"{name}.yaml"
-    if not path.is_file():
-        have = sorted(p.stem for p in (CONF_DIR / "env").glob("*.yaml"))
-        raise ConfigError(f"env={name}: no such game preset; choose one of {', '.join(have)}")
+    if not path.is_file() or name.startswith("."):
+        raise ConfigError(f"env={name}: no such game preset; choose one of {', '.join(presets('env'))}")
     data = OmegaConf.to_container(OmegaConf.load(path))
     assert isinstance(data, dict)
-    data.pop("defaults", None)
-    return {str(k): v for k, v in data.items()}
+    bases = [BASE_ENV_PRESETS[d] for d in data.pop("defaults", None) or () if d in BASE_ENV_PRESETS]
+    out = {str(k): v for k, v in data.items()}
+    if bases:
+        out.setdefault("family", bases[0])
+    return out
 
 
 def load_env_config(
     preset: str | None = None,
-    base: EnvConfig | None = None,
+    base: GameConfig | None = None,
     overrides: list[str] | dict[str, Any] | None = None,
-) -> EnvConfig:
-    """The game outside Hydra: the schema's defaults, replaced by ``base`` or by the preset
+) -> GameConfig:
+    """The game outside Hydra: the defaults of its family's schema, replaced by ``base`` or by the preset
     ``conf/env/<preset>.yaml`` (the preset wins when both are given), then ``overrides`` (a dotlist
-    ``["key=value"]`` or a dict), validated by :class:`EnvConfig`."""
+    ``["key=value"]`` or a dict), validated by the schema. The family is the overrides' ``family``, else
+    the preset's, else ``base``'s, else the grid game."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError
 
-    node = OmegaConf.structured(EnvConfig)
+    schema: type = EnvConfig
     try:
-        if preset is not None:
-            node = OmegaConf.merge(node, env_preset(preset))
-        elif base is not None:
-            node = OmegaConf.merge(node, OmegaConf.structured(base))
-        if overrides:
-            extra = OmegaConf.from_dotlist(list(overrides)) if isinstance(overrides, list) else overrides
-            node = OmegaConf.merge(node, extra)
+        extra = OmegaConf.from_dotlist(list(overrides)) if isinstance(overrides, list) else overrides or {}
+        layers: list[Any] = [env_preset(preset)] if preset is not None else []
+        if not layers and base is not None:
+            layers = [OmegaConf.structured(base)]
+        family = OmegaConf.select(OmegaConf.create(extra), "family")
+        if layers and family is not None:
+            check_family(family, layers[0].get("family", "grid"))
+        if family is None and layers:
+            family = layers[0].get("family")
+        schema = env_schema(family)
+        node = OmegaConf.structured(schema)
+        for layer in [*layers, extra]:
+            node = OmegaConf.merge(node, layer)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - an unknown key or a value of the wrong type
+    except ConfigKeyError as exc:  # a key the family's schema lacks
+        raise unknown_key(f"env.{exc.key}", schema) from None
+    except Exception as exc:  # noqa: BLE001 - a value of the wrong type
         raise ConfigError(f"env: {str(exc).splitlines()[0]}") from None
     env = to_object(node, "env")
-    assert isinstance(env, EnvConfig)
+    assert isinstance(env, EnvConfig | MinAtarConfig | MiniGridConfig | GymConfig)
     return env
 
 
 # -------------------------------------------------------------------------------------- composition
 def presets(group: str) -> list[str]:
-    """The preset names of a config group (``env``, ``model``, ``agent``, ``trainer``, ``experiment``...)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    """The preset names of a config group (``env``, ``model``, ``agent``, ``trainer``, ``experiment``...);
+    presets in subfolders by their path (``minatar/breakout``)."""
+    root = CONF_DIR / group
+    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml"))
+
+
+def _path_safe(value: Any) -> str:
+    """``${gridrl.path_safe:...}``: a value fit for one path component (``minatar/breakout`` ->
+    ``minatar-breakout``), for run names made of preset choices."""
+    return str(value).replace("/", "-")
+
+
+def register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("gridrl.path_safe", _path_safe, replace=True)
+
+
+register_resolvers()  # on import: every process that composes or resolves a gridrl config has it
 
 
 def compose(

@@ -171,6 +171,11 @@ class Learner:
     def update(self, env_step: int) -> dict[str, float] | None:
         raise NotImplementedError
 
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        """Every game's episode stops after the last observed step (a resumed run restarts an env whose
+        state could not be saved): that step bootstraps from ``final_obs``, as a timeout would."""
+        raise NotImplementedError
+
     def state_dict(self, with_replay: bool = True) -> dict[str, Any]:
         """Everything a resume needs; ``with_replay=False`` leaves out a replay buffer if there is one."""
         raise NotImplementedError

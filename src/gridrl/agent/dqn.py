@@ -106,6 +106,9 @@ class DQNLearner(Learner):
             final_obs,
         )
 
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        self.replay.truncate_last(torch.as_tensor(final_obs))
+
     def update(self, env_step: int) -> dict[str, float] | None:
         cfg = self.cfg
         # the warm-up counts what the replay holds (env steps in a fresh run), so that a run resumed

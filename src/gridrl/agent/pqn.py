@@ -126,6 +126,17 @@ class PQNLearner(Learner):
             self.next_obs.copy_(torch.as_tensor(next_obs))
         self.t += 1
 
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        """The rollout's last step becomes a timeout of every game still running, bootstrapping from
+        ``final_obs`` (nothing to do at a rollout's start: the last rollout was learned from)."""
+        if self.t == 0:
+            return
+        t, dev = self.t - 1, self.device
+        cut = ~(self.terminated[t] | self.truncated[t])
+        self.final_q[t] = torch.where(cut, self.q_values(final_obs).max(1).values, self.final_q[t])
+        self.truncated[t] |= cut
+        self.next_obs.copy_(torch.as_tensor(final_obs, device=dev))
+
     # -------------------------------------------------------------------------------------- learning
     def update(self, env_step: int) -> dict[str, float] | None:
         cfg = self.cfg

@@ -37,10 +37,10 @@ def validate(cfg: DictConfig) -> None:
     """Every key and value, a network that fits the game's image (no layer shrinks it below 1x1), and
     weights to start from (``init_from``) that fit the game and the network."""
     from gridrl.agent.networks import build_q_network
-    from gridrl.game.grid import n_actions, obs_shape
+    from gridrl.envs.factory import obs_spec
 
     config = to_config(cfg)
-    build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
+    build_q_network(config.model, *obs_spec(config.env))
     if config.init_from and not config.resume:
         from gridrl.trainer import warm_start
 

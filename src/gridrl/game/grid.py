@@ -368,4 +368,3 @@ class GridGame:
             flat[new[0]] = paint[0]
         else:
             flat[new] = 255
-

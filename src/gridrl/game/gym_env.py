@@ -73,7 +73,12 @@ class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
             raise ConfigError(
                 f"render_mode={render_mode!r} is not allowed; choose one of None, rgb_array, human"
             )
-        self.cfg = config_module.load_env_config(_preset_name(preset, config), config, overrides)
+        cfg = config_module.load_env_config(_preset_name(preset, config), config, overrides)
+        if not isinstance(cfg, EnvConfig):
+            raise ConfigError(
+                f"gridrl/Grid-v0 plays the built-in game; preset={preset!r} is a {cfg.family} env"
+            )
+        self.cfg = cfg
         self.render_mode = render_mode
         self.size = size
         self._window = Window("gridrl", message=NO_DISPLAY_HUMAN) if render_mode == "human" else None
