@@ -77,6 +77,18 @@ class Recording:
     max_steps: int
 
 
+def return_stats(returns: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
+    """What every evaluation reports of its episodes' returns and lengths."""
+    return {
+        "episodes": int(len(returns)),
+        "mean_return": float(returns.mean()),
+        "std_return": float(returns.std()),
+        "min_return": float(returns.min()),
+        "max_return": float(returns.max()),
+        "mean_length": float(lengths.mean()),
+    }
+
+
 @dataclass
 class EvalResult:
     returns: np.ndarray  # (episodes,) returns in the game's own units
@@ -91,12 +103,7 @@ class EvalResult:
         oracle_mean = float(self.oracle.mean())
         mean = float(self.returns.mean())
         return {
-            "episodes": int(len(self.returns)),
-            "mean_return": mean,
-            "std_return": float(self.returns.std()),
-            "min_return": float(self.returns.min()),
-            "max_return": float(self.returns.max()),
-            "mean_length": float(self.lengths.mean()),
+            **return_stats(self.returns, self.lengths),
             "food_rate": float((self.outcomes == OUTCOME_FOOD).mean()),
             "enemy_rate": float((self.outcomes == OUTCOME_ENEMY).mean()),
             "timeout_rate": float((self.outcomes == OUTCOME_TIMEOUT).mean()),
@@ -270,15 +277,7 @@ class EpisodeResult:
 
     def summary(self) -> dict[str, float]:
         mean = float(self.returns.mean())
-        out = {
-            "episodes": int(len(self.returns)),
-            "mean_return": mean,
-            "std_return": float(self.returns.std()),
-            "min_return": float(self.returns.min()),
-            "max_return": float(self.returns.max()),
-            "mean_length": float(self.lengths.mean()),
-            "timeout_rate": float(self.truncated.mean()),
-        }
+        out = {**return_stats(self.returns, self.lengths), "timeout_rate": float(self.truncated.mean())}
         if self.reference is None:
             return out
         ref = float(self.reference.mean())
