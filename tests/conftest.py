@@ -30,3 +30,49 @@ def make_config() -> Callable[..., Config]:
 
 
 __all__ = ["GRIDRL", "ROOT", "compose_cfg", "presets"]
+
+
+@pytest.fixture(scope="session")
+def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv outside the checkout with gridrl installed from a wheel built (offline) from
+    the checkout's packaging files. Its dependencies come from this interpreter's site-packages through
+    a .pth file (nothing is downloaded); gridrl itself only from the wheel."""
+    import shutil
+    import site
+    import subprocess
+    import sys
+    import sysconfig
+
+    tmp = tmp_path_factory.mktemp("wheel")
+    project = tmp / "project"
+    project.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", project)
+    shutil.copy(ROOT / "README.md", project)
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(tmp / "dist")]
+    proc = subprocess.run([*build, str(project)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (wheel,) = (tmp / "dist").glob("gridrl-*.whl")
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    purelib = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    deps = [p for p in (*site.getsitepackages(), sysconfig.get_paths()["purelib"]) if Path(p).is_dir()]
+    (purelib / "_gridrl_test_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
+    install = [
+        *pip,
+        "--python",
+        str(venv / "bin" / "python"),
+        "install",
+        "--no-deps",
+        "--no-index",
+        str(wheel),
+    ]
+    proc = subprocess.run(install, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return venv

@@ -343,7 +343,7 @@ def test_play_watches_an_external_run_and_refuses_keyboard_play(monkeypatch, cap
     from gridrl.envs.watch import WatchResult
 
     calls = []
-    monkeypatch.setattr("gridrl.game.render.has_display", lambda: True)
+    monkeypatch.setattr("gridrl.window.has_display", lambda: True)
     monkeypatch.setattr(
         "gridrl.envs.watch.watch",
         lambda env, policy, *a: calls.append(env) or WatchResult([3.0], ["terminated"]),

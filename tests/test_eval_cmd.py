@@ -20,7 +20,7 @@ from gridrl.evaluation import Evaluator
 from gridrl.game.grid import ACTION_TABLES, GridGame
 from gridrl.game.oracle import ENEMY_COST, greedy_actions
 from gridrl.policy import load
-from gridrl.reports import record_video, run_eval
+from gridrl.reports import run_eval
 
 REPORT_KEYS = {"stats", "eval", "env", "config", "video"}
 STAT_KEYS = {
@@ -171,21 +171,6 @@ def test_eval_video_readable_with_the_right_frames(tmp_path):
         assert 3 <= gif.n_frames <= expected  # Pillow merges identical consecutive frames (the holds)
 
 
-def test_record_video_for_the_trainer(tmp_path):
-    from gridrl.rundir import RunDir
-
-    cfg = EnvConfig()
-    video = record_video(cfg, ego_greedy(cfg), RunDir(tmp_path).video(4096), episodes=2, seed=12345, size=160)
-    mp4, gif = Path(video["mp4"]), Path(video["gif"])
-    assert mp4 == tmp_path / "videos" / "step_000000004096.mp4" and gif == mp4.with_suffix(".gif")
-    cap = cv2.VideoCapture(str(mp4))
-    ok, frame = cap.read()
-    assert ok and frame.shape[1] == 160 and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) > 2
-    cap.release()
-    assert gif.stat().st_size > 0
-
-
-# ------------------------------------------------------------------------------------- a real run
 def test_eval_cli_on_a_trained_run(tiny_run, capsys):
     run_cli("eval", f"checkpoint={tiny_run}")
     out = capsys.readouterr().out

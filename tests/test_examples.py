@@ -6,10 +6,8 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -81,33 +79,25 @@ def test_sb3_example_from_the_checkout(tmp_path):
     check_returns(proc, min_episodes=2)
 
 
-def test_examples_from_an_installed_wheel(tmp_path):
-    """Build the wheel offline from the checkout's packaging files, unpack it as a site dir and run
-    both examples against it: everything they need (presets included) must be inside the package."""
-    pytest.importorskip("setuptools")
-    project = tmp_path / "project"
-    project.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "MANIFEST.in", "setup.cfg"):
-        if (ROOT / name).is_file():
-            shutil.copy(ROOT / name, project / name)
-    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index"]
-        + ["-w", str(tmp_path / "dist"), str(project)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, build.stderr[-3000:]
-    (wheel,) = (tmp_path / "dist").glob("gridrl-*.whl")
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
-    where = run_python(["-c", "import gridrl; print(gridrl.__file__)"], site, tmp_path)
-    assert where.stdout.strip() == str(site / "gridrl" / "__init__.py"), where.stderr[-2000:]
+@pytest.mark.slow
+def test_examples_from_an_installed_wheel(wheel_venv, tmp_path):
+    """Both examples against the package installed from a wheel (conftest.wheel_venv): everything they
+    need (presets included) must be inside the package."""
+    python = str(wheel_venv / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {
+        "PYTHONWARNINGS": "error::UserWarning"
+    }
 
-    check_returns(run_python([str(EXAMPLES / "cleanrl_dqn.py"), *CLEANRL_ARGS], site, tmp_path), 600 // 40)
+    def run(args: list[str]) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [python, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    where = run(["-c", "import gridrl; print(gridrl.__file__)"])
+    assert Path(where.stdout.strip()).is_relative_to(wheel_venv), where.stderr[-2000:]
+    check_returns(run([str(EXAMPLES / "cleanrl_dqn.py"), *CLEANRL_ARGS]), 600 // 40)
     if _has("stable_baselines3"):
-        check_returns(run_python([str(EXAMPLES / "sb3_dqn.py"), *SB3_ARGS], site, tmp_path), 2)
+        check_returns(run([str(EXAMPLES / "sb3_dqn.py"), *SB3_ARGS]), 2)
 
 
 def _has(module: str) -> bool:

@@ -13,8 +13,9 @@ import yaml
 from gridrl import tblog
 from gridrl.cli import main
 from gridrl.config import ConfigError
-from gridrl.plot import curves, group_runs, load_runs, plot_runs
+from gridrl.plot import curves, plot_runs
 from gridrl.rundir import find_runs
+from gridrl.runs import group_runs, load_runs
 
 
 def plot_command(args: list[str]) -> int:
@@ -215,3 +216,37 @@ def test_oracle_level_from_return_and_ratio(sweep):
     # last eval at 4000: ratio 0.8; returns 40 + 2 * seed (lr 1e-3) and 20 + 2 * seed (3e-4); median of 2 seeds
     assert oracle_levels(groups) == {"oracle (agent.lr=0.001)": 51.25, "oracle (agent.lr=0.0003)": 26.25}
     assert oracle_levels({"one": groups["agent.lr=0.001"]}) == {"oracle": 51.25}
+
+
+def test_plot_compare_prints_intervals_and_writes_the_figures(tmp_path, capsys):
+    """3 seeds x 2 configs, the larger lr better in every seed: IQM and mean with CIs, P(X > Y) = 1 for
+    the better config, the profile / POI / interval figures, time to a threshold."""
+    root = tmp_path / "sweep"
+    for i, (lr, seed) in enumerate([(lr, s) for lr in (1e-3, 3e-4) for s in (0, 1, 2)]):
+        write_run(root / str(i), lr, seed)
+    out = tmp_path / "c.png"
+    args = [str(root), f"out={out}", "compare=true", "score=eval/mean_return", "threshold=30"]
+    assert plot_command(args) == 0
+    text = capsys.readouterr().out
+    finals = {lr: np.array([value(lr, s, STEPS[-1]) for s in (0, 1, 2)]) for lr in (1e-3, 3e-4)}
+    assert f"IQM {finals[1e-3].mean():.2f}" in text.replace("  ", " ") or f"{finals[1e-3].mean():.2f}" in text
+    assert "P(X > Y)" in text or "P(" in text
+    for name in ("c_poi.png", "c_profile.png", "c_intervals.png"):
+        img = cv2.imread(str(tmp_path / name))
+        assert img is not None and img.shape[0] > 100, name
+    md = out.with_suffix(".md").read_text()
+    assert "IQM" in md and "agent.lr=0.001" in md
+    from gridrl.compare import compare_runs
+    from gridrl.runs import group_runs, load_runs
+
+    groups = group_runs(load_runs([root]))
+    found = compare_runs(groups, tmp_path / "x", "eval/mean_return", compare=True, threshold=30)
+    better, worse = "agent.lr=0.001", "agent.lr=0.0003"
+    assert found.poi[(better, worse)].value == 1.0 and found.poi[(worse, better)].value == 0.0
+    assert found.aggregates[better].mean.value == pytest.approx(finals[1e-3].mean())
+    assert (
+        found.aggregates[better].iqm.low
+        <= found.aggregates[better].iqm.value
+        <= found.aggregates[better].iqm.high
+    )
+    assert found.times[better].reached == sum(any(value(1e-3, s, t) >= 30 for t in STEPS) for s in (0, 1, 2))

@@ -536,3 +536,22 @@ def test_callback_records_a_failed_job(tmp_path: Path, sweeper: str) -> None:
     # Optuna 2.x crashes when told NaN: it is handed a failed job instead; other sweepers get the NaN
     assert ret.status == (JobStatus.FAILED if sweeper == "optuna" else JobStatus.COMPLETED)
     assert read_summary(tmp_path)[0]["status"] == "failed"  # the live summary
+
+
+def test_summary_pools_seeds_per_config_with_intervals(tmp_path: Path) -> None:
+    """2 configs x 3 seeds: the summary's statistics table has one row per config, IQM and mean with a
+    95 % interval that holds the point estimate."""
+    ended = {"started": 100.0, "ended": 110.0, "wall_s": 10.0, "status": "ok"}
+    returns = {"0.001": [10.0, 12.0, 14.0], "0.0003": [2.0, 3.0, 7.0]}
+    job = 0
+    for lr, values in returns.items():
+        for seed, ret in enumerate(values):
+            metrics = {"mean_return": ret, "oracle_ratio": ret / 20, "env_step": 8192, "times_s": {}}
+            write_job(tmp_path, str(job), [f"agent.lr={lr}", f"seed={seed}"], [ended], metrics)
+            job += 1
+    sweep.write_summary(tmp_path)
+    md = (tmp_path / sweep.SUMMARY_MD).read_text()
+    stats_lines = [ln for ln in md.splitlines() if ln.startswith("| agent.lr=")]
+    assert len(stats_lines) == 4  # 2 configs x (mean_return, oracle_ratio)
+    row = next(ln for ln in stats_lines if ln.startswith("| agent.lr=0.001 |") and "%" not in ln)
+    assert " 3 " in row and "12.00 [" in row  # 3 seeds; mean of 10, 12, 14

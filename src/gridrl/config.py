@@ -1,7 +1,9 @@
 """Typed configuration schema: one dataclass per Hydra config group.
 
 Every knob of gridrl lives here with its type, default and a one-line comment; the YAML files under
-``conf/`` only hold named presets (deltas against these defaults).  Cross-field checks run in
+``conf/`` only hold named presets (deltas against these defaults). The module is long because it is the
+documentation of every knob in one place (its size is the schema's); ``compose()`` at the end is the one
+way to build a config outside a Hydra app.  Cross-field checks run in
 ``__post_init__`` (called by ``OmegaConf.to_object``) and raise :class:`ConfigError` with one line that
 names the key and the allowed values.
 """
@@ -271,17 +273,32 @@ class ModelConfig:
 
 
 # --------------------------------------------------------------------------------------------- agent
+def check_unread(prefix: str, obj: Any, keys: Sequence[str], read: bool, when: str) -> None:
+    """Refuse a value (other than the schema's default) for a key that nothing reads unless ``when``
+    holds: a key that is accepted must change what the program does."""
+    if read:
+        return
+    defaults = {f.name: f.default for f in fields(obj)}
+    for key in keys:
+        if getattr(obj, key) != defaults[key]:
+            raise ConfigError(
+                f"{prefix}.{key}={getattr(obj, key)!r} is read only when {when}; set that too, or leave "
+                f"{prefix}.{key} at its default ({defaults[key]!r})"
+            )
+
+
 @dataclass
 class RewardConfig:
     """Transform of the game's reward before learning (logs and eval keep the game's own units)."""
 
     scale: float = 1.0  # multiply the reward by this first
     clip: bool = False  # then clip to [clip_low, clip_high]
-    clip_low: float = -1.0  # lower clip bound
-    clip_high: float = 1.0  # upper clip bound
+    clip_low: float = -1.0  # lower clip bound (read only with clip=true)
+    clip_high: float = 1.0  # upper clip bound (read only with clip=true)
     symlog: bool = False  # finally apply sign(r) * log(1 + |r|)
 
     def check(self, prefix: str) -> None:
+        check_unread(prefix, self, ("clip_low", "clip_high"), self.clip, f"{prefix}.clip=true")
         if self.clip and self.clip_low >= self.clip_high:
             raise ConfigError(
                 f"{prefix}.clip_low ({self.clip_low}) must be < {prefix}.clip_high ({self.clip_high})"
@@ -290,48 +307,61 @@ class RewardConfig:
 
 @dataclass
 class EpsilonConfig:
-    """Exploration schedule, by env steps (all games together)."""
+    """Exploration while training: epsilon-greedy, scheduled by env steps (all games together) whatever
+    the budget, so extending a run's budget does not change it."""
 
     schedule: str = "linear"  # linear | exponential
     start: float = 1.0  # epsilon at step 0
     end: float = 0.05  # final epsilon
     decay_steps: int = 1_000_000  # linear: steps from start to end; exponential: steps per factor e
-    eval: float = 0.0  # epsilon used by evaluation rollouts
 
     def check(self, prefix: str) -> None:
         check_choice(f"{prefix}.schedule", self.schedule, ("linear", "exponential"))
-        for key in ("start", "end", "eval"):
+        for key in ("start", "end"):
             check_range(f"{prefix}.{key}", getattr(self, key), 0.0, 1.0)
         check_range(f"{prefix}.decay_steps", self.decay_steps, 1)
 
 
+LEARNERS = ("dqn", "pqn")
+
+
 @dataclass
 class AgentConfig:
-    """Knobs shared by every learner."""
+    """Knobs shared by every learner (each one is read by both; tests/test_knobs.py shows it)."""
 
-    name: str = MISSING  # dqn | pqn
+    name: str = (
+        MISSING  # the learner, set by its preset (pick one with agent=dqn | agent=pqn | agent=dqn_fast)
+    )
     n_envs: int = 128  # games stepped in parallel (one batched forward pass per step)
     gamma: float = 0.95  # discount factor
     lr: float = 3e-4  # Adam learning rate
-    lr_anneal: bool = True  # anneal the learning rate linearly to 0 over trainer.total_steps
+    lr_anneal: bool = (
+        True  # anneal the learning rate linearly to 0 at trainer.total_steps (README: extending a run)
+    )
     adam_eps: float = 1e-5  # Adam epsilon
     max_grad_norm: float = 10.0  # clip the gradient's global norm (0 = off)
-    loss: str = "mse"  # mse | huber
-    batch_size: int = 512  # minibatch size of one gradient step
+    loss: str = "mse"  # mse | huber (smooth L1: equal to mse for TD errors below 1)
     reward: RewardConfig = field(default_factory=RewardConfig)  # reward transform for learning
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)  # exploration schedule
 
     def __post_init__(self) -> None:
-        check_choice("agent.name", self.name, ("dqn", "pqn"))
+        check_choice("agent.name", self.name, LEARNERS)
         check_range("agent.n_envs", self.n_envs, 1)
         check_range("agent.gamma", self.gamma, 0.0, 1.0)
         check_range("agent.lr", self.lr, 0.0, lo_open=True)
         check_range("agent.adam_eps", self.adam_eps, 0.0, lo_open=True)
         check_range("agent.max_grad_norm", self.max_grad_norm, 0.0)
         check_choice("agent.loss", self.loss, ("mse", "huber"))
-        check_range("agent.batch_size", self.batch_size, 1)
         self.reward.check("agent.reward")
         self.epsilon.check("agent.epsilon")
+
+    def check_learner(self, learner: str) -> None:
+        """``agent.name`` names the schema's learner; it does not switch learners (the preset does)."""
+        if self.name != learner:
+            raise ConfigError(
+                f"agent.name={self.name} does not switch the learner ({learner} here): pick it with "
+                f"agent={self.name} (presets: {', '.join(LEARNERS)}, dqn_fast)"
+            )
 
 
 @dataclass
@@ -342,23 +372,29 @@ class DQNConfig(AgentConfig):
     n_envs: int = 16  # games stepped in parallel
     gamma: float = 0.99  # discount factor
     lr: float = 1e-3  # Adam learning rate
-    lr_anneal: bool = False  # anneal the learning rate linearly to 0
+    lr_anneal: bool = False  # anneal the learning rate linearly to 0 at trainer.total_steps
     loss: str = "huber"  # mse | huber
-    batch_size: int = 64  # minibatch size
+    batch_size: int = 64  # transitions sampled per gradient step
     buffer_size: int = 100_000  # replay capacity in transitions (all games together)
-    learning_starts: int = 5_000  # env steps collected before the first update
+    learning_starts: int = 5_000  # transitions in the replay before the first update
     replay_ratio: float = 0.25  # gradient updates per env step (0.25 = one update per 4 steps)
     n_step: int = 3  # n-step returns (1 = classic)
     double: bool = True  # double DQN: online argmax, target evaluation
-    target_update: int = 1_000  # hard target copy every this many updates (used when tau = 1)
-    tau: float = 1.0  # soft target update rate per update (1.0 = hard copies every target_update)
+    target_update: int = 1_000  # update the target network every this many gradient steps (see tau)
+    tau: float = (
+        1.0  # at each target update: 1.0 = copy the online network, < 1 = target += tau * (online - target)
+    )
     prioritized: bool = False  # proportional prioritized replay
-    per_alpha: float = 0.6  # priority exponent
-    per_beta: float = 0.4  # importance-sampling exponent at start (annealed to 1)
-    per_eps: float = 1e-6  # added to |TD error| for priorities
+    per_alpha: float = 0.6  # priority exponent (read only with prioritized=true)
+    per_beta: float = (
+        0.4  # importance-sampling exponent at start, annealed to 1 at trainer.total_steps (prioritized)
+    )
+    per_eps: float = 1e-6  # added to |TD error| for priorities (read only with prioritized=true)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check_learner("dqn")
+        check_range("agent.batch_size", self.batch_size, 1)
         check_range("agent.buffer_size", self.buffer_size, 1)
         check_range("agent.learning_starts", self.learning_starts, 0)
         check_range("agent.replay_ratio", self.replay_ratio, 0.0, lo_open=True)
@@ -368,6 +404,9 @@ class DQNConfig(AgentConfig):
         check_range("agent.per_alpha", self.per_alpha, 0.0)
         check_range("agent.per_beta", self.per_beta, 0.0, 1.0)
         check_range("agent.per_eps", self.per_eps, 0.0, lo_open=True)
+        check_unread(
+            "agent", self, ("per_alpha", "per_beta", "per_eps"), self.prioritized, "agent.prioritized=true"
+        )
         if self.batch_size > self.buffer_size:
             raise ConfigError(
                 f"agent.batch_size ({self.batch_size}) must be <= agent.buffer_size ({self.buffer_size})"
@@ -381,25 +420,36 @@ class DQNConfig(AgentConfig):
 
 @dataclass
 class PQNConfig(AgentConfig):
-    """Parallel Q-learning without replay: rollouts of many games, Q(lambda) targets, no target network."""
+    """Parallel Q-learning without replay: rollouts of many games, Q(lambda) targets, no target network.
+    A minibatch is n_envs * rollout_steps / minibatches transitions."""
 
     name: str = "pqn"  # learner
     rollout_steps: int = 16  # steps per game per rollout (a rollout is n_envs * rollout_steps transitions)
     epochs: int = 1  # passes over each rollout
     minibatches: int = 4  # minibatches per epoch (rollout is split evenly)
-    q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo)
+    q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo; rollout_steps > 1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check_learner("pqn")
         check_range("agent.rollout_steps", self.rollout_steps, 1)
         check_range("agent.epochs", self.epochs, 1)
         check_range("agent.minibatches", self.minibatches, 1)
         check_range("agent.q_lambda", self.q_lambda, 0.0, 1.0)
+        check_unread("agent", self, ("q_lambda",), self.rollout_steps > 1, "agent.rollout_steps > 1")
         if self.minibatches > self.n_envs * self.rollout_steps:
             raise ConfigError(
                 f"agent.minibatches ({self.minibatches}) must be <= agent.n_envs * agent.rollout_steps "
                 f"({self.n_envs * self.rollout_steps})"
             )
+
+
+# saved configs of earlier versions hold keys this schema no longer has: loading one (a resume,
+# gridrl eval) moves them (old key -> new key) or drops them (-> None: nothing ever read them)
+RETIRED_KEYS: dict[str, dict[str, str | None]] = {
+    "pqn": {"agent.batch_size": None, "agent.epsilon.eval": "trainer.eval_epsilon"},
+    "dqn": {"agent.epsilon.eval": "trainer.eval_epsilon"},
+}
 
 
 # ------------------------------------------------------------------------------------------- trainer
@@ -412,6 +462,7 @@ class TrainerConfig:
     eval_every: int = 100_000  # evaluate the greedy policy every this many env steps (0 = only at the end)
     eval_episodes: int = 1000  # fixed evaluation layouts
     eval_seed: int = 12345  # seed of the evaluation layouts (independent of the training seed)
+    eval_epsilon: float = 0.0  # chance of a random action per step in evaluations (0 = greedy)
     log_every: int = 4_096  # write training scalars every this many env steps
     image_every: int = 0  # log game frames to TensorBoard every this many env steps (0 = at each eval)
     checkpoint_every: int = 200_000  # save a checkpoint every this many env steps (0 = only at the end)
@@ -431,6 +482,7 @@ class TrainerConfig:
         for key in ("eval_every", "log_every", "image_every", "checkpoint_every"):
             check_range(f"trainer.{key}", getattr(self, key), 0)
         check_range("trainer.eval_episodes", self.eval_episodes, 1)
+        check_range("trainer.eval_epsilon", self.eval_epsilon, 0.0, 1.0)
         check_range("trainer.keep_checkpoints", self.keep_checkpoints, 1)
         check_range("trainer.video_episodes", self.video_episodes, 1)
         check_range("trainer.threads", self.threads, 0)
@@ -449,6 +501,9 @@ class Config:
     seed: int = 0  # seed of everything random in training
     device: str = "auto"  # auto (cuda if available) | cpu | cuda
     resume: str | None = None  # run dir (or checkpoint file) to continue; the run goes on in that dir
+    init_from: str | None = (
+        None  # run dir, checkpoint or q_network.pt whose network weights start this new run
+    )
     name: str = "default"  # experiment name (used in the output path and the sweep summary)
 
     def __post_init__(self) -> None:
@@ -484,13 +539,23 @@ def register_configs() -> None:
 def typed_node(node: Any) -> Any:
     """A plain config node (e.g. a saved ``config.yaml``) typed by the schema: its env by the family's
     schema (``env.family``; none: the grid game), its agent by the learner's (``agent.name``: dqn or
-    pqn), so that ``to_config`` validates it like a composed one."""
+    pqn), so that ``to_config`` validates it like a composed one. Keys of earlier versions
+    (:data:`RETIRED_KEYS`) are moved or dropped."""
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(node, "agent.name")
     schema = {"dqn": DQNConfig, "pqn": PQNConfig}.get(str(name))
     if schema is None:
         raise ConfigError(f"agent.name={name!r} is not allowed; choose one of dqn, pqn")
+    node = node.copy()
+    for old, new in RETIRED_KEYS[str(name)].items():
+        value = OmegaConf.select(node, old, default=None)
+        parent, _, key = old.rpartition(".")
+        if value is None or key not in OmegaConf.select(node, parent):
+            continue
+        OmegaConf.select(node, parent).pop(key)
+        if new is not None:
+            OmegaConf.update(node, new, value, force_add=True)
     base = OmegaConf.structured(Config)
     base.env = OmegaConf.structured(env_schema(OmegaConf.select(node, "env.family")))
     base.agent = OmegaConf.structured(schema)
@@ -530,7 +595,14 @@ def unknown_key(key: str, schema: type) -> ConfigError:
     names = [f.name for f in fields(schema)] if is_dataclass(schema) else []
     prefix, _, last = key.rpartition(".")
     near = difflib.get_close_matches(last, names, n=3)
-    if near:
+    moved = {old: new for table in RETIRED_KEYS.values() for old, new in table.items() if new}
+    other: type[AgentConfig] | None = {DQNConfig: PQNConfig, PQNConfig: DQNConfig}.get(schema)
+    if key in moved:
+        hint = f"it is {moved[key]} now"
+    elif other is not None and last in {f.name for f in fields(other)}:
+        learner = "dqn" if other is DQNConfig else "pqn"
+        hint = f"only the {learner} learner reads it (agent={learner})"
+    elif near:
         hint = "did you mean " + " or ".join(f"{prefix}.{n}" if prefix else n for n in near) + "?"
     else:
         hint = "its keys: " + ", ".join(names)
@@ -554,6 +626,15 @@ def _reject_extra_keys(obj: Any, path: str) -> None:
         raise unknown_key(f"{path + '.' if path else ''}{extra[0]}", type(obj))
     for name in names:
         _reject_extra_keys(getattr(obj, name), f"{path}.{name}" if path else name)
+
+
+def check_env_keys(env: Any) -> None:
+    """``env.<key>`` overrides given to a command (a dict) name keys of some env schema (the game's own
+    is checked once it is known, by :func:`load_env_config`; a chosen preset, already typed, passes)."""
+    names = {f.name for schema in ENV_SCHEMAS.values() for f in fields(schema)}
+    for key in env if isinstance(env, dict) else ():
+        if key not in names:
+            raise unknown_key(f"env.{key}", EnvConfig)
 
 
 def env_preset(name: str) -> dict[str, Any]:

@@ -93,20 +93,6 @@ class Agent:
         )
 
 
-def epsilon_policy(policy: Policy, epsilon: float, n_actions: int, seed: int) -> Policy:
-    """``policy`` with a random action (own generator from ``seed``) with chance ``epsilon`` per game."""
-    if epsilon <= 0.0:
-        return policy
-    rng = np.random.default_rng(seed)
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        a = np.asarray(policy(obs)).astype(np.int64)
-        explore = rng.random(len(a)) < epsilon
-        return np.where(explore, rng.integers(0, n_actions, len(a)), a)
-
-    return act
-
-
 def load(target: str | Path, device: str = "cpu") -> Agent:
     """The agent of a run dir (its final weights, else its newest checkpoint), a checkpoint, ``best.pt``
     or a bare ``q_network.pt`` with a ``config.yaml`` beside it; loaded as data only."""

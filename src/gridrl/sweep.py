@@ -11,6 +11,9 @@ joblib, submitit) and sweeper (basic, optuna) because it only talks through file
   ``failed.json`` (written by the runner for a failed job) and the checkpoint names. Every job end
   refreshes the summary too, so a long (SLURM) sweep has one before it ends.
 
+It is longer than most modules because the summary must be right for every launcher's failure modes
+(killed jobs, relaunches, jobs without the callback); the run-dir files it reads are :mod:`gridrl.rundir`'s.
+
 ``python -m gridrl.sweep <sweep dir>`` rewrites the summary by hand (e.g. after a killed sweep).
 """
 
@@ -28,6 +31,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -301,6 +305,7 @@ def render_markdown(
             _shorten(r["error"], 160),
         ]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    lines += config_statistics(rows, varying)
     lines += [
         "",
         "Columns: final greedy evaluation (`final/metrics.json`); train s = time in the training loop "
@@ -308,6 +313,36 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def config_statistics(rows: list[dict[str, Any]], varying: list[str]) -> list[str]:
+    """Markdown lines: per config (the varying overrides but the seed), IQM and mean of the finished
+    jobs' final scores with 95 % stratified-bootstrap intervals (:mod:`gridrl.stats`); none when no
+    config has two finished seeds."""
+    from gridrl import stats
+
+    keys = [k for k in varying if k != "seed"]
+    groups: dict[str, dict[str, list[float]]] = {}
+    for r in rows:
+        if r["status"] != OK:
+            continue
+        values = _split_overrides(r["override_list"])
+        label = " ".join(f"{k}={values.get(k, '')}" for k in keys) or "all jobs"
+        for score in ("mean_return", "oracle_ratio"):
+            if _finite(r[score]):
+                groups.setdefault(score, {}).setdefault(label, []).append(float(r[score]))
+    lines: list[str] = []
+    for score, per_config in groups.items():
+        if max(len(v) for v in per_config.values()) < 2:
+            continue
+        aggregates = stats.aggregate({k: np.asarray(v)[:, None] for k, v in per_config.items()}, reps=2000)
+        lines += [
+            "",
+            stats.format_markdown(
+                aggregates, score_name=f"final {score}", percent=score == "oracle_ratio"
+            ).rstrip(),
+        ]
+    return lines
 
 
 # ---------------------------------------------------------------------------------------- helpers

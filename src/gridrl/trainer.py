@@ -7,6 +7,7 @@ collect (one batched forward for N games) -> store (the learner) -> learn (when 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -21,14 +22,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 
 from gridrl import checkpoint as ckpt
 from gridrl import tblog
-from gridrl.agent.common import Learner, epsilon_at, lr_at
+from gridrl.agent.common import Learner, epsilon_at
 from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
-from gridrl.config import Config, DQNConfig, PQNConfig
+from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig
 from gridrl.envs.base import LoopEnv
 from gridrl.envs.factory import game_label, make_game, obs_spec, truncation_gap
 from gridrl.evaluation import Evaluator, make_evaluator
@@ -91,6 +93,38 @@ def restart_seed(seed: int, env_step: int) -> int:
     return int(np.random.SeedSequence([seed, env_step]).generate_state(1)[0] >> 1)
 
 
+def warm_start(cfg: Config) -> tuple[dict[str, torch.Tensor], str]:
+    """The network weights ``cfg.init_from`` names (a run dir, checkpoint or ``q_network.pt``; data only),
+    checked against this run's game (observation shape and actions, as ``gridrl eval`` checks a game)
+    and network; and where they come from, for the log. A mismatch is a one-line ConfigError."""
+    from gridrl.policy import load
+
+    assert cfg.init_from
+    with torch.random.fork_rng(devices=[]):  # building networks here draws nothing from the run's stream
+        source = load(cfg.init_from)
+        source.check_game(cfg.env, [f"init_from={cfg.init_from}: this run's game"])
+        weights = source.net.state_dict()
+        try:
+            build_q_network(cfg.model, *obs_spec(cfg.env)).load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"init_from={cfg.init_from}: its network (model {source.config.model.name}) does not fit this "
+                f"run's model ({cfg.model.name}): {str(exc).splitlines()[-1].strip()[:200]}; keep the model "
+                "it was trained with"
+            ) from None
+    env = source.env
+    steps = "?" if source.env_step is None else f"{source.env_step:,}"
+    game = (
+        f"{env.height}x{env.width}, {env.n_enemies} {env.enemy_motion} enemies"
+        if isinstance(env, EnvConfig)
+        else game_label(env)
+    )
+    return weights, (
+        f"online network weights of {source.weights} ({steps} env steps of {source.config.agent.name} on "
+        f"{game}); optimizer and counters start fresh"
+    )
+
+
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
     return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}
 
@@ -134,8 +168,9 @@ class Trainer:
         self.reporter = TrainingReporter(
             self.run_files, self.tb, self.evaluator, tr.video_episodes if tr.video else 0
         )
-        if self.env_step == 0:
+        if self.env_step == 0:  # a new run (a resumed one has its weights and its start line)
             self._log_start()
+            self._warm_start()
         old_handlers = self._install_signal_handlers()
         bar = self._progress_bar()
         start_wall, start_step = time.perf_counter(), self.env_step
@@ -176,6 +211,13 @@ class Trainer:
             self.tb.close()
         if isinstance(self.game, LoopEnv):
             self.game.close()
+
+    def _warm_start(self) -> None:
+        """A new run with ``init_from``: start from those network weights."""
+        if self.cfg.init_from:
+            weights, source = warm_start(self.cfg)
+            self.learner.init_weights(weights)
+            log.info("init_from: %s", source)
 
     def _collect(self, epsilon: float) -> None:
         with self._timed("collect"):
@@ -256,10 +298,15 @@ class Trainer:
         """Score the greedy policy on the fixed layouts; the reporter writes what it shows."""
         assert self.reporter is not None
         with self._timed("eval"):
-            stats = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval).summary()
+            result = self.evaluator.run(
+                self.learner.greedy,
+                epsilon=self.cfg.trainer.eval_epsilon,
+                record=self.reporter.video_episodes,
+            )
+            stats = result.summary()
             stats["env_step"] = self.env_step
             self.last_eval = stats
-            self.reporter.report(stats, self.env_step, self.learner.greedy)
+            self.reporter.report(stats, self.env_step, result.recording)
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
             self.reporter.save_best(self.env_step, stats, self.config_yaml, self.learner.online.state_dict())
@@ -304,6 +351,10 @@ class Trainer:
         self.episodes = int(state["counters"]["episodes"])
         self.best_eval = float(state["counters"]["best_eval"])
         self.learner.load_state_dict(state["learner"])
+        if "schedule" not in state["learner"]:  # a checkpoint of an earlier version: its budget's segment
+            saved_total = int(OmegaConf.create(state["config_yaml"]).trainer.total_steps)
+            self.learner.schedule = dataclasses.replace(self.learner.schedule, end=saved_total)
+        self.learner.set_budget(self.env_step, self.cfg.trainer.total_steps)
         if isinstance(self.game, GridGame):
             self.game.set_state(_arrays(state["game"]["arrays"]))
             self.game.rng.bit_generator.state = state["game"]["rng"]
@@ -339,6 +390,34 @@ class Trainer:
             self.cfg.seed,
             self.env_step,
         )
+
+    def log_resume(self, path: Path) -> None:
+        """The resume line: where the run continues from and what its schedules do from here."""
+        step, total, agent = self.env_step, self.cfg.trainer.total_steps, self.cfg.agent
+        left = f"over the remaining {_count(total - step)} steps"
+        lr = self.learner.lr_at(step)
+        if not agent.lr_anneal:
+            parts = [f"lr {lr:.3g} constant"]
+        else:
+            parts = [f"lr {lr:.3g} -> 0 {left}" if lr > 0 else "lr 0 (annealed)"]
+        eps, now = agent.epsilon, epsilon_at(step, agent.epsilon)
+        if eps.schedule == "exponential":
+            parts.append(
+                f"epsilon {now:.3g} -> {eps.end:g} (exponential, {_count(eps.decay_steps)} steps per factor e)"
+            )
+        elif step < eps.decay_steps:
+            parts.append(f"epsilon {now:.3g} -> {eps.end:g} at step {_count(eps.decay_steps)}")
+        else:
+            parts.append(f"epsilon {now:.3g} held")
+        if isinstance(agent, DQNConfig) and agent.prioritized:
+            parts.append(f"PER beta {self.learner.schedule.per_beta_at(step):.3g} -> 1 {left}")
+        log.info("resumed from %s at env step %d of %d: %s", path, step, total, ", ".join(parts))
+        if agent.lr_anneal and lr == 0.0 and step < total:
+            log.warning(
+                "the learning rate has annealed to 0 (agent.lr_anneal) and stays 0: this extension will not "
+                "change the weights. To train on with a new schedule, start a new run from them: init_from=%s",
+                self.run_dir,
+            )
 
     def save_checkpoint(self) -> Path:
         with self._timed("checkpoint"):
@@ -376,7 +455,7 @@ class Trainer:
             tblog.EPSILON: epsilon,
             tblog.SPS: sps,
             tblog.UPDATES: self.learner.updates,
-            tblog.LEARNING_RATE: lr_at(self.env_step, self.cfg.trainer.total_steps, self.cfg.agent),
+            tblog.LEARNING_RATE: self.learner.lr_at(self.env_step),
         }
         if w["returns"]:
             values[tblog.EPISODIC_RETURN] = float(np.mean(w["returns"]))
@@ -395,12 +474,16 @@ class Trainer:
     def _log_start(self) -> None:
         cfg = self.cfg
         log.info("run dir %s", self.run_dir)
+        shape = "x".join(map(str, self.game.obs_shape))
+        env = cfg.env
+        game = (
+            f"{env.height}x{env.width} ({env.obs_mode} view {shape})"
+            if isinstance(env, EnvConfig)
+            else f"{game_label(env)} (observations {shape}, {self.game.n_actions} actions)"
+        )
         log.info(
-            "game %s (observations %s, %d actions), %s learner, model %s with %d parameters, %d games, "
-            "device %s (%s), %d threads",
-            game_label(cfg.env),
-            "x".join(map(str, self.game.obs_shape)),
-            self.game.n_actions,
+            "game %s, %s learner, model %s with %d parameters, %d games, device %s (%s), %d threads",
+            game,
             cfg.agent.name,
             cfg.model.name,
             count_parameters(self.learner.online),
@@ -477,12 +560,20 @@ RATIOS = (
 HPARAM_METRICS = ("mean_return", "oracle_ratio", "ref_ratio", "normalized_score", "food_rate", "enemy_rate")
 
 
+def _count(n: int) -> str:
+    """A step count for people: 512, 6.1k, 1.5M."""
+    for div, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return str(n)
+
+
 def _crossed(prev: int, now: int, every: int) -> bool:
     return every > 0 and now // every > prev // every
 
 
 def _flat_hparams(cfg: Config) -> dict[str, Any]:
-    out: dict[str, Any] = {"seed": cfg.seed, "model": cfg.model.name}
+    out: dict[str, Any] = {"seed": cfg.seed, "model": cfg.model.name, "init_from": cfg.init_from or ""}
     for group in ("env", "agent", "trainer"):
         for k, v in asdict(getattr(cfg, group)).items():
             if isinstance(v, dict):

@@ -7,6 +7,7 @@ and trained on for ``epochs`` x ``minibatches`` gradient steps. No replay buffer
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,8 @@ import torch
 
 from gridrl.agent.common import (
     Learner,
+    Segment,
     epsilon_greedy,
-    lr_at,
     rng_state,
     set_rng_state,
     td_loss,
@@ -57,6 +58,8 @@ class PQNLearner(Learner):
     """The rollout lives on the learner's device: per step, one host-to-device copy of the frames (shared
     with acting), the small reward/done vectors, and one device-to-host copy of the actions."""
 
+    cfg: PQNConfig
+
     def __init__(
         self,
         cfg: PQNConfig,
@@ -71,7 +74,7 @@ class PQNLearner(Learner):
         self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.device = device
         self.precision = precision
-        self.total_steps = total_steps
+        self.schedule = Segment(0, total_steps, cfg.lr)
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.rng = np.random.default_rng([seed, 1])
         T, N = cfg.rollout_steps, cfg.n_envs
@@ -145,7 +148,7 @@ class PQNLearner(Learner):
             self.rewards, self.terminated, self.truncated, next_q, self.final_q, cfg.gamma, cfg.q_lambda
         )
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(env_step, self.total_steps, cfg)
+            group["lr"] = self.lr_at(env_step)
 
         T, N = self.rewards.shape
         flat_obs = self.obs.reshape(T * N, *self.obs.shape[2:])
@@ -182,6 +185,7 @@ class PQNLearner(Learner):
             "optimizer": self.optimizer.state_dict(),
             "rng": rng_state(self.rng),
             "updates": self.updates,
+            "schedule": asdict(self.schedule),
             "t": self.t,
             "rollout": {
                 "obs": self.obs.cpu(),
@@ -195,6 +199,8 @@ class PQNLearner(Learner):
         self.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(self.rng, state["rng"])
         self.updates = int(state["updates"])
+        if "schedule" in state:  # (checkpoints of earlier versions: the Trainer sets it)
+            self.schedule = Segment(**state["schedule"])
         self.t = int(state["t"])
         roll = state["rollout"]
         self.obs.copy_(roll["obs"])

@@ -16,11 +16,10 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from gridrl.cli import app
 from gridrl.config import (
-    ENV_SCHEMAS,
     ConfigError,
-    EnvConfig,
     GameConfig,
     check_choice,
+    check_env_keys,
     check_range,
     load_env_config,
     presets,
@@ -29,7 +28,6 @@ from gridrl.config import (
 )
 
 DEVICES = ("auto", "cpu", "cuda")
-ENV_KEYS = tuple(dict.fromkeys(f.name for schema in ENV_SCHEMAS.values() for f in dataclasses.fields(schema)))
 
 
 @dataclass
@@ -58,11 +56,7 @@ class EvalCommandConfig:
         check_range("video_size", self.video_size, 16)
         check_range("fps", self.fps, 0.0, lo_open=True)
         check_choice("device", self.device, DEVICES)
-        for key in self.env if isinstance(self.env, dict) else ():  # a preset (env=seed) is typed already
-            if key not in ENV_KEYS:
-                from gridrl.config import unknown_key
-
-                raise unknown_key(f"env.{key}", EnvConfig)
+        check_env_keys(self.env)
 
 
 def register() -> None:

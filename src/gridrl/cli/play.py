@@ -14,16 +14,16 @@ import numpy as np
 from omegaconf import DictConfig
 
 from gridrl.cli import app
-from gridrl.cli.eval import DEVICES, ENV_KEYS, chosen_game, command_line
+from gridrl.cli.eval import DEVICES, chosen_game, command_line
 from gridrl.config import (
     ConfigError,
     EnvConfig,
     check_choice,
+    check_env_keys,
     check_range,
     load_env_config,
     register_schema,
     to_object,
-    unknown_key,
 )
 
 if TYPE_CHECKING:
@@ -46,9 +46,7 @@ class PlayCommandConfig:
         check_range("size", self.size, 16)
         check_range("fps", self.fps, 0.0, lo_open=True)
         check_choice("device", self.device, DEVICES)
-        for key in self.env if isinstance(self.env, dict) else ():  # a preset (env=seed) is typed already
-            if key not in ENV_KEYS:
-                raise unknown_key(f"env.{key}", EnvConfig)
+        check_env_keys(self.env)
 
 
 def register() -> None:
@@ -71,7 +69,7 @@ def main(args: list[str]) -> Any:
 @app.task
 def play_task(cfg: DictConfig) -> float:
     from gridrl import play as play_module
-    from gridrl.game.render import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
+    from gridrl.window import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
 
     settings = to_object(cfg, "gridrl play")
     assert isinstance(settings, PlayCommandConfig)

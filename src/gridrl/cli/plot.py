@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig
@@ -28,6 +29,11 @@ class PlotCommandConfig:
     spread: str = "std"  # band around the mean: std (mean +/- std) | minmax (min to max over runs)
     title: str | None = None  # plot title (default: the tag and the spread)
     dpi: int = 120  # PNG resolution
+    score: str | None = (
+        None  # tag whose final values the statistics use (default: eval/normalized_score, else eval/oracle_ratio, else eval/mean_return)
+    )
+    compare: bool = False  # also P(X > Y) between groups and the performance-profile / interval figures
+    threshold: float | None = None  # also the env steps each group took to reach this value of the score
 
     def __post_init__(self) -> None:
         if not self.dirs:
@@ -73,6 +79,12 @@ def plot_task(cfg: DictConfig) -> float:
         res = plot_runs(c.dirs, c.out, c.tag, c.group_by, c.spread, c.title, c.dpi)
     except FileNotFoundError as exc:
         raise ConfigError(str(exc)) from None
+    from gridrl.compare import compare_runs
+    from gridrl.rundir import atomic_write
+
+    out = Path(c.out)
+    found = compare_runs(res.groups, out.with_name(out.stem), c.score, c.compare, c.threshold, dpi=c.dpi)
+    atomic_write(res.md, res.md.read_text() + "\n" + found.markdown())
     width = max(len(r["group"]) for r in res.rows)
     print(f"{len(res.runs)} run(s) in {len(res.groups)} group(s); {c.tag} vs env steps")
     print(f"  {'group':<{width}}  runs  {'env steps':>10}  {'final mean return':>18}  {'% of oracle':>16}")
@@ -83,5 +95,7 @@ def plot_task(cfg: DictConfig) -> float:
             f"{100 * ratio:.1f}% ± {100 * r['eval/oracle_ratio std']:.1f}%" if math.isfinite(ratio) else "-"
         )
         print(f"  {r['group']:<{width}}  {r['runs']:>4}  {r['steps']:>10,}  {ret_s:>18}  {ratio_s:>16}")
-    print(f"wrote {res.png}, {res.md}, {res.csv}")
+    print()
+    print(found.text().rstrip())
+    print(f"wrote {', '.join(str(p) for p in [res.png, res.md, res.csv, *found.figures])}")
     return float(len(res.runs))

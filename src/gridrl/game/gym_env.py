@@ -26,7 +26,8 @@ from gymnasium import spaces
 from gridrl import config as config_module
 from gridrl.config import ConfigError, EnvConfig
 from gridrl.game.grid import OUTCOME_FOOD, OUTCOME_NAMES, obs_shape
-from gridrl.game.render import ViewedGame, Window, annotate, has_display, upscale
+from gridrl.game.render import ViewedGame, annotate, upscale
+from gridrl.window import Window, has_display
 
 NO_DISPLAY_HUMAN = (
     "render_mode='human' needs a display (no DISPLAY / OpenCV built without GUI): "
