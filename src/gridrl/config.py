@@ -629,10 +629,9 @@ def _reject_extra_keys(obj: Any, path: str) -> None:
 
 
 def check_env_keys(env: Any) -> None:
-    """``env.<key>`` overrides given to a command (a dict) name keys of some env family's schema (the
-    family's own schema checks them again when the game is built; a chosen preset, already typed, passes)."""
+    """``env.<key>`` overrides given to a command (a dict) name keys of some env schema (the game's own
+    is checked once it is known, by :func:`load_env_config`; a chosen preset, already typed, passes)."""
     names = {f.name for schema in ENV_SCHEMAS.values() for f in fields(schema)}
-    family = env.get("family", "grid") if isinstance(env, dict) else "grid"
     for key in env if isinstance(env, dict) else ():
         if key not in names:
             raise unknown_key(f"env.{key}", ENV_SCHEMAS.get(family, EnvConfig))

@@ -31,8 +31,8 @@ import numpy as np
 
 from gridrl.config import EnvConfig, GameConfig
 from gridrl.envs.base import LoopEnv
-from gridrl.envs.factory import make_game, obs_spec
-from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, OUTCOME_TIMEOUT, GridGame
+from gridrl.envs.factory import make_game
+from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, OUTCOME_NAMES, OUTCOME_TIMEOUT, GridGame
 from gridrl.game.oracle import oracle_returns
 from gridrl.game.render import ViewedGame
 
@@ -75,6 +75,8 @@ class Recording:
     booked_returns: np.ndarray  # (K,) the evaluator's returns (a loop stop books the whole timeout)
     loop_stopped: np.ndarray  # (K,) bool: stopped by the loop rule
     max_steps: int
+    outcome_names: tuple[str, ...] = OUTCOME_NAMES  # outcome code -> its name (another family: ENV_OUTCOMES)
+    cells: bool = True  # a frame's pixels are the game's cells (the built-in game, MinAtar), not a picture
 
 
 def return_stats(returns: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
@@ -142,7 +144,7 @@ class Evaluator:
         """Random play's return on each layout (measured once, without the loop stop)."""
         if self._random is None:
             policy = random_policy(GridGame(self.cfg, 1).n_actions, self.seed)
-            self._random = self._play(policy, 0.0, None, loop_stop=False).returns
+            self._random = self._play(policy, 0.0, None, loop_stop=False, record=0).returns
         return self._random
 
     def run(
@@ -156,19 +158,15 @@ class Evaluator:
         """Play every layout once with ``policy`` (one call per step on all unfinished games).
 
         ``record`` > 0 also returns the first ``record`` games as a :class:`Recording` (in
-        ``EvalResult.recording``); it changes no score.
+        ``EvalResult.recording``); it changes no score. ``EvalResult.random`` holds random play's
+        returns on the same layouts (:attr:`random_returns`).
         """
         result = self._play(policy, epsilon, rng, loop_stop, record)
         result.random = self.random_returns
         return result
 
     def _play(
-        self,
-        policy: Policy,
-        epsilon: float,
-        rng: np.random.Generator | None,
-        loop_stop: bool,
-        record: int = 0,
+        self, policy: Policy, epsilon: float, rng: np.random.Generator | None, loop_stop: bool, record: int
     ) -> EvalResult:
         cfg, n = self.cfg, self.episodes
         if not 0 <= record <= n:
@@ -274,6 +272,7 @@ class EpisodeResult:
     truncated: np.ndarray  # (episodes,) bool: ended by a step limit
     reference: np.ndarray | None  # (episodes,) the reference return of each episode (None: none)
     random: np.ndarray | None = None  # (episodes,) random play's return (where there is a reference)
+    recording: Recording | None = None  # the first episodes step by step (``EpisodeEvaluator.run(record=K)``)
 
     def summary(self) -> dict[str, float]:
         mean = float(self.returns.mean())
@@ -325,7 +324,7 @@ class EpisodeEvaluator:
     def random_returns(self) -> np.ndarray:
         """Random play's return on each episode (measured once)."""
         if self._random is None:
-            self._random = self._play(random_policy(self.game.n_actions, self.seed), 0.0, None).returns
+            self._random = self._play(random_policy(self.game.n_actions, self.seed), 0.0, None, 0).returns
         return self._random
 
     def layout_frames(self, k: int) -> np.ndarray:
@@ -339,19 +338,27 @@ class EpisodeEvaluator:
             game.close()
 
     def run(
-        self, policy: Policy, epsilon: float = 0.0, rng: np.random.Generator | None = None
+        self, policy: Policy, epsilon: float = 0.0, rng: np.random.Generator | None = None, record: int = 0
     ) -> EpisodeResult:
         """Play every episode once with ``policy`` (one call per step on the unfinished copies);
-        ``epsilon``: chance of a random action per step (own generator, from ``rng`` or the seed)."""
-        result = self._play(policy, epsilon, rng)
+        ``epsilon``: chance of a random action per step (own generator, from ``rng`` or the seed).
+        ``record`` > 0 also returns the first ``record`` episodes as a :class:`Recording` of the env's
+        ``render()`` pictures (at most :data:`RECORD_MAX_STEPS` steps of each); it changes no score."""
+        if not 0 <= record <= self.episodes:
+            raise ValueError(f"record={record}: choose 0 .. episodes ({self.episodes})")
+        result = self._play(policy, epsilon, rng, record)
         if self.reference is not None:
             result.random = self.random_returns
         return result
 
-    def _play(self, policy: Policy, epsilon: float, rng: np.random.Generator | None) -> EpisodeResult:
+    def _play(
+        self, policy: Policy, epsilon: float, rng: np.random.Generator | None, record: int
+    ) -> EpisodeResult:
         n, game = self.episodes, self.game
         rng = rng or np.random.default_rng(self.seed + 2)
+        game.final_frames = record > 0
         obs, _ = game.reset(self.seed)
+        rec = _EnvRecorder(game, record, self.cfg) if record else None
         returns = np.zeros(n)
         lengths = np.zeros(n, dtype=np.int64)
         truncated = np.zeros(n, dtype=bool)
@@ -372,12 +379,68 @@ class EpisodeEvaluator:
                 lengths[d] = info["episode_length"][d]
                 truncated[d] = trunc[d]
                 active &= ~done
-        return EpisodeResult(returns, lengths, truncated, self.reference)
+            if rec is not None:
+                rec.add(term, trunc, active, info)
+        recording = rec.result() if rec is not None else None
+        return EpisodeResult(returns, lengths, truncated, self.reference, recording=recording)
 
     def close(self) -> None:
         if self._game is not None:
             self._game.close()
             self._game = None
+
+
+RECORD_MAX_STEPS = 500  # a recorded episode of another family stops being recorded here (not scored)
+ENV_OUTCOMES = ("-", "terminated", "truncated", f"cut at {RECORD_MAX_STEPS} steps (video only)")
+
+
+class _EnvRecorder:
+    """Collects a :class:`Recording` of the first ``k`` copies of a :class:`LoopEnv` (their ``render()``
+    pictures) during ``EpisodeEvaluator.run``."""
+
+    def __init__(self, game: LoopEnv, k: int, cfg: GameConfig) -> None:
+        from gridrl.config import MinAtarConfig
+        from gridrl.envs.factory import NO_LIMIT, truncation_gap
+
+        self.game, self.k, self.copies = game, k, np.arange(k)
+        self.frames = [game.render(self.copies).transpose(0, 3, 1, 2)]
+        self.returns = [np.zeros(k)]
+        self.lengths = np.zeros(k, dtype=np.int64)
+        self.outcomes = np.zeros(k, dtype=np.int64)
+        self.booked = np.zeros(k)
+        self.on = np.ones(k, dtype=bool)  # episodes still on screen
+        gap = truncation_gap(cfg)
+        self.max_steps = gap if 1 < gap < NO_LIMIT else RECORD_MAX_STEPS
+        self.cells = isinstance(cfg, MinAtarConfig)  # MinAtar draws one pixel per cell
+
+    def add(
+        self, term: np.ndarray, trunc: np.ndarray, active: np.ndarray, info: dict[str, np.ndarray]
+    ) -> None:
+        """After a step: ``term`` / ``trunc`` as ``step`` returned them, ``active`` the copies playing on."""
+        if not self.on.any():
+            return
+        k, game = self.k, self.game
+        frames = game.render(self.copies).transpose(0, 3, 1, 2)
+        returns = game.ep_return[:k].copy()
+        ended = self.on & (term | trunc)[:k]
+        if ended.any():  # auto-reset: their last state is the picture the step kept
+            frames[ended] = info["final_frames"][:k][ended].transpose(0, 3, 1, 2)
+            returns[ended] = info["episode_return"][:k][ended]
+            self.outcomes[ended] = np.where(term[:k][ended], 1, 2)
+        self.frames.append(frames)
+        self.returns.append(returns)
+        row = len(self.frames) - 1
+        cut = self.on & ~ended & (row >= RECORD_MAX_STEPS)
+        self.outcomes[cut] = 3
+        off = ended | cut
+        self.lengths[off] = row
+        self.booked[off] = returns[off]
+        self.on &= ~off
+
+    def result(self) -> Recording:
+        return Recording(np.stack(self.frames), np.stack(self.returns), self.lengths, self.outcomes,
+                         self.booked, np.zeros(self.k, dtype=bool), self.max_steps, ENV_OUTCOMES,
+                         self.cells)  # fmt: skip
 
 
 AnyEvaluator = Evaluator | EpisodeEvaluator
@@ -389,8 +452,3 @@ def make_evaluator(cfg: GameConfig, episodes: int, seed: int) -> AnyEvaluator:
     if isinstance(cfg, EnvConfig):
         return Evaluator(cfg, episodes, seed)
     return EpisodeEvaluator(cfg, episodes, seed)
-
-
-def n_actions_of(cfg: GameConfig) -> int:
-    """The action count of the game of ``cfg`` (for epsilon-greedy wrappers)."""
-    return obs_spec(cfg)[1]

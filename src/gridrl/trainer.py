@@ -30,12 +30,12 @@ from gridrl.agent.common import Learner, epsilon_at
 from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
-from gridrl.config import Config, ConfigError, DQNConfig, PQNConfig
+from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig
 from gridrl.envs.base import LoopEnv
 from gridrl.envs.factory import game_label, make_game, obs_spec, truncation_gap
 from gridrl.evaluation import Evaluator, make_evaluator
 from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame
-from gridrl.reports import TrainingReporter, play
+from gridrl.reports import TrainingReporter
 from gridrl.rundir import RunDir, atomic_write
 
 log = logging.getLogger("gridrl")
@@ -88,6 +88,11 @@ def make_learner(cfg: Config, device: torch.device) -> Learner:
     )
 
 
+def restart_seed(seed: int, env_step: int) -> int:
+    """The reset seed of the games restarted by a resume at ``env_step`` (copy i gets it + i)."""
+    return int(np.random.SeedSequence([seed, env_step]).generate_state(1)[0] >> 1)
+
+
 def warm_start(cfg: Config) -> tuple[dict[str, torch.Tensor], str]:
     """The network weights ``cfg.init_from`` names (a run dir, checkpoint or ``q_network.pt``; data only),
     checked against this run's game (observation shape and actions, as ``gridrl eval`` checks a game)
@@ -108,15 +113,15 @@ def warm_start(cfg: Config) -> tuple[dict[str, torch.Tensor], str]:
                 "it was trained with"
             ) from None
     steps = "?" if source.env_step is None else f"{source.env_step:,}"
+    game = (
+        f"{env.height}x{env.width}, {env.n_enemies} {env.enemy_motion} enemies"
+        if isinstance(env, EnvConfig)
+        else game_label(env)
+    )
     return weights, (
         f"online network weights of {source.weights} ({steps} env steps of {source.config.agent.name} on "
-        f"{game_label(source.env)}); optimizer and counters start fresh"
+        f"{game}); optimizer and counters start fresh"
     )
-
-
-def restart_seed(seed: int, env_step: int) -> int:
-    """The reset seed of the games restarted by a resume at ``env_step`` (copy i gets it + i)."""
-    return int(np.random.SeedSequence([seed, env_step]).generate_state(1)[0] >> 1)
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -199,19 +204,19 @@ class Trainer:
             self._close()
         return result
 
-    def _warm_start(self) -> None:
-        """A new run with ``init_from``: start from those network weights."""
-        if self.cfg.init_from:
-            weights, source = warm_start(self.cfg)
-            self.learner.init_weights(weights)
-            log.info("init_from: %s", source)
-
     def _close(self) -> None:
         """Close the TensorBoard writer and the games (an env adapter holds its envs' resources)."""
         if self.tb is not None:
             self.tb.close()
         if isinstance(self.game, LoopEnv):
             self.game.close()
+
+    def _warm_start(self) -> None:
+        """A new run with ``init_from``: start from those network weights."""
+        if self.cfg.init_from:
+            weights, source = warm_start(self.cfg)
+            self.learner.init_weights(weights)
+            log.info("init_from: %s", source)
 
     def _collect(self, epsilon: float) -> None:
         with self._timed("collect"):
@@ -292,11 +297,10 @@ class Trainer:
         """Score the greedy policy on the fixed layouts; the reporter writes what it shows."""
         assert self.reporter is not None
         with self._timed("eval"):
-            result = play(
-                self.evaluator,
+            result = self.evaluator.run(
                 self.learner.greedy,
-                self.cfg.trainer.eval_epsilon,
-                self.reporter.video_episodes,
+                epsilon=self.cfg.trainer.eval_epsilon,
+                record=self.reporter.video_episodes,
             )
             stats = result.summary()
             stats["env_step"] = self.env_step
@@ -369,6 +373,23 @@ class Trainer:
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
 
+    def _restart_games(self, saved_obs: np.ndarray) -> None:
+        """Resume of an external env: its state was not saved, so every game's episode in flight ends
+        at the checkpoint (the learner bootstraps it from the saved observation, as a timeout) and the
+        games restart with a reset seeded from the run's seed and the env step."""
+        seed = restart_seed(self.cfg.seed, self.env_step)
+        self.learner.cut_episodes(saved_obs)
+        self.obs = self.game.reset(seed=seed)[0].copy()
+        log.info(
+            "resume: %s keeps no state in a checkpoint, so its %d games restart here with reset(seed=%d) "
+            "(from seed %d and env step %d); their unfinished episodes end as timeouts (not counted)",
+            game_label(self.cfg.env),
+            self.game.n,
+            seed,
+            self.cfg.seed,
+            self.env_step,
+        )
+
     def log_resume(self, path: Path) -> None:
         """The resume line: where the run continues from and what its schedules do from here."""
         step, total, agent = self.env_step, self.cfg.trainer.total_steps, self.cfg.agent
@@ -396,23 +417,6 @@ class Trainer:
                 "change the weights. To train on with a new schedule, start a new run from them: init_from=%s",
                 self.run_dir,
             )
-
-    def _restart_games(self, saved_obs: np.ndarray) -> None:
-        """Resume of an external env: its state was not saved, so every game's episode in flight ends
-        at the checkpoint (the learner bootstraps it from the saved observation, as a timeout) and the
-        games restart with a reset seeded from the run's seed and the env step."""
-        seed = restart_seed(self.cfg.seed, self.env_step)
-        self.learner.cut_episodes(saved_obs)
-        self.obs = self.game.reset(seed=seed)[0].copy()
-        log.info(
-            "resume: %s keeps no state in a checkpoint, so its %d games restart here with reset(seed=%d) "
-            "(from seed %d and env step %d); their unfinished episodes end as timeouts (not counted)",
-            game_label(self.cfg.env),
-            self.game.n,
-            seed,
-            self.cfg.seed,
-            self.env_step,
-        )
 
     def save_checkpoint(self) -> Path:
         with self._timed("checkpoint"):
@@ -469,12 +473,16 @@ class Trainer:
     def _log_start(self) -> None:
         cfg = self.cfg
         log.info("run dir %s", self.run_dir)
+        shape = "x".join(map(str, self.game.obs_shape))
+        env = cfg.env
+        game = (
+            f"{env.height}x{env.width} ({env.obs_mode} view {shape})"
+            if isinstance(env, EnvConfig)
+            else f"{game_label(env)} (observations {shape}, {self.game.n_actions} actions)"
+        )
         log.info(
-            "game %s (observations %s, %d actions), %s learner, model %s with %d parameters, %d games, "
-            "device %s (%s), %d threads",
-            game_label(cfg.env),
-            "x".join(map(str, self.game.obs_shape)),
-            self.game.n_actions,
+            "game %s, %s learner, model %s with %d parameters, %d games, device %s (%s), %d threads",
+            game,
             cfg.agent.name,
             cfg.model.name,
             count_parameters(self.learner.online),
@@ -542,14 +550,6 @@ class Trainer:
             signal.signal(sig, h)
 
 
-def _count(n: int) -> str:
-    """A step count for people: 512, 6.1k, 1.5M."""
-    for div, unit in ((1_000_000, "M"), (1_000, "k")):
-        if n >= div:
-            return f"{n / div:.3g}{unit}"
-    return str(n)
-
-
 # an evaluation's share of its reference, best defined first: (stats key, what the log line calls it)
 RATIOS = (
     ("oracle_ratio", "oracle"),
@@ -557,6 +557,14 @@ RATIOS = (
     ("normalized_score", "reference, normalized"),
 )
 HPARAM_METRICS = ("mean_return", "oracle_ratio", "ref_ratio", "normalized_score", "food_rate", "enemy_rate")
+
+
+def _count(n: int) -> str:
+    """A step count for people: 512, 6.1k, 1.5M."""
+    for div, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return str(n)
 
 
 def _crossed(prev: int, now: int, every: int) -> bool:

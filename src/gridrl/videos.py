@@ -24,7 +24,6 @@ import numpy as np
 from PIL import Image
 
 from gridrl.evaluation import Recording
-from gridrl.game.grid import OUTCOME_NAMES
 from gridrl.game.render import text_band, upscale
 
 Policy = Callable[[np.ndarray], np.ndarray]
@@ -49,7 +48,7 @@ def episode_text(
 
 def outcome_text(recording: Recording, k: int) -> str:
     """How the evaluator booked game ``k``: ``food``, ``enemy``, ``timeout`` or ``timeout (loop)``."""
-    name = OUTCOME_NAMES[int(recording.outcomes[k])]
+    name = recording.outcome_names[int(recording.outcomes[k])]
     return f"{name} (loop)" if recording.loop_stopped[k] else name
 
 
@@ -105,7 +104,7 @@ class EpisodeFrames(Sequence[np.ndarray]):
         img[: self.band_h] = text_band(
             episode_text(k + 1, K, row, rec.max_steps, ret, outcome), self.shape[1]
         )
-        img[self.band_h :] = upscale(rec.frames[row, k], self.size, self.grid)
+        img[self.band_h :] = upscale(rec.frames[row, k], self.size, self.grid and rec.cells)
         return img
 
 

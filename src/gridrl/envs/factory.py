@@ -52,7 +52,7 @@ def _require(family: str) -> None:
     except ImportError as exc:
         raise ConfigError(
             f"env.family={family} needs the {package} package ({exc}); install it with "
-            f"pip install {package} (or pip install 'gridrl[envs]')"
+            f"pip install {package} (or pip install 'gridrl[games]')"
         ) from None
 
 

@@ -67,8 +67,9 @@ class WatchSession:
         return "step"
 
     def picture(self) -> np.ndarray:
-        """The RGB HWC picture of the state on screen, with a text band."""
-        from gridrl.reports import scaled_picture
+        """The RGB HWC picture of the state on screen (``size`` pixels on its longer side, or the env's
+        own picture size where larger), with a text band."""
+        from gridrl.game.render import annotate, upscale
 
         head = f"{game_label(self.cfg)}   episode {self.episode}   step {self.t}   return {self.ret:+g}"
         hint = (
@@ -76,7 +77,8 @@ class WatchSession:
             if self.over
             else "space: pause   r: restart   esc: quit"
         )
-        return scaled_picture(self._frame, [head, hint], max(1, self.size // max(self._frame.shape[:2])))
+        frame = self._frame.transpose(2, 0, 1)
+        return annotate(upscale(frame, max(self.size, *frame.shape[1:])), [head, hint])
 
     def close(self) -> None:
         self.game.close()
