@@ -634,7 +634,7 @@ def check_env_keys(env: Any) -> None:
     names = {f.name for schema in ENV_SCHEMAS.values() for f in fields(schema)}
     for key in env if isinstance(env, dict) else ():
         if key not in names:
-            raise unknown_key(f"env.{key}", ENV_SCHEMAS.get(family, EnvConfig))
+            raise unknown_key(f"env.{key}", EnvConfig)
 
 
 def env_preset(name: str) -> dict[str, Any]:

@@ -112,6 +112,7 @@ def warm_start(cfg: Config) -> tuple[dict[str, torch.Tensor], str]:
                 f"run's model ({cfg.model.name}): {str(exc).splitlines()[-1].strip()[:200]}; keep the model "
                 "it was trained with"
             ) from None
+    env = source.env
     steps = "?" if source.env_step is None else f"{source.env_step:,}"
     game = (
         f"{env.height}x{env.width}, {env.n_enemies} {env.enemy_motion} enemies"
@@ -305,7 +306,7 @@ class Trainer:
             stats = result.summary()
             stats["env_step"] = self.env_step
             self.last_eval = stats
-            self.reporter.report(stats, self.env_step, result, self.learner.greedy)
+            self.reporter.report(stats, self.env_step, result.recording)
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
             self.reporter.save_best(self.env_step, stats, self.config_yaml, self.learner.online.state_dict())
