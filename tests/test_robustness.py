@@ -308,6 +308,26 @@ def test_kill_while_writing_final_leaves_a_usable_run(
     assert_finished_like(run, ref)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue #18: a kill while final/ is written leaves final/.<name>.<pid>-<hex>.tmp behind for good: "
+    "only checkpoints/*.tmp are cleared (checkpoint.prune)",
+)
+def test_a_finished_resume_leaves_no_temp_file_anywhere(tmp_path: Path, reference: References) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(reference["pqn"], run)
+    files = RunDir(run)
+    files.metrics.unlink()  # as after a kill between the final weights and the metrics
+    for left in (
+        files.final / ".q_network.pt.4242-0badf00d.tmp",
+        files.checkpoints / ".best.pt.4242-0badf00d.tmp",
+    ):
+        left.write_bytes(b"half a file")
+    resume(run)
+    assert files.read_metrics() is not None
+    assert not list(run.rglob("*.tmp"))
+
+
 # -------------------------------------------------------------------------------------------- Ctrl-C
 def test_ctrl_c_saves_exits_130_and_prints_the_resume_command_once(
     tmp_path: Path, reference: References
