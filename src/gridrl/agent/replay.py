@@ -257,25 +257,89 @@ class ReplayBuffer:
         self.max_priority = torch.maximum(self.max_priority, pri.max())
 
     # ------------------------------------------------------------------------------------ checkpoint
-    _ARRAYS = ("obs", "actions", "rewards", "terminated", "truncated", "final_slot", "final_obs", "final_ptr")
+    _SLOT_ARRAYS = ("actions", "rewards", "terminated", "truncated", "final_slot")  # (S, N): saved filled
 
     def state_dict(self) -> dict[str, Any]:
-        """CPU tensors (sharing memory with the buffer when it is on the CPU: no copy)."""
-        state: dict[str, Any] = {k: _to_host(getattr(self, k)) for k in self._ARRAYS}
+        """CPU tensors of the filled part only: the first ``size`` slots (all of them once the ring has
+        wrapped; slots past ``size`` were never written). Frames that take two values (0 and one other,
+        as the ``planes``/``ego`` views and MinAtar's do) are bit-packed, 8 to a byte; others are saved as
+        they are (a full ring on the CPU without a copy). ``load_state_dict`` restores the buffer exactly."""
+        n = self.size
+        state: dict[str, Any] = {k: _filled(getattr(self, k), n) for k in self._SLOT_ARRAYS}
+        state["obs"] = _encode_frames(self.obs, n)
+        # final_obs is a view of the same storage as obs: saved alone, or torch.save writes all of it
+        state["final_obs"] = _encode_frames(self.final_obs, self.final_size, alone=True)
+        state["final_ptr"] = _to_host(self.final_ptr)
         if self.priorities is not None:
-            state["priorities"] = _to_host(self.priorities)
+            state["priorities"] = _filled(self.priorities, n)
         state.update(pos=self.pos, size=self.size, max_priority=_to_host(self.max_priority))
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """From a state saved on any device (``max_priority`` may also be a plain float)."""
-        keys = self._ARRAYS + (("priorities",) if self.priorities is not None else ())
-        for k in keys:
-            dst, src = getattr(self, k), state[k]
+        """From a state saved on any device, compact (the filled slots) or whole (older checkpoints);
+        slots past the saved ``size`` are cleared, as in a buffer that never wrote them."""
+        n = int(state["size"])
+        if not 0 <= n <= self.slots:
+            raise ValueError(f"replay size {n} does not fit a buffer of {self.slots} slots")
+        arrays = [(k, getattr(self, k)) for k in self._SLOT_ARRAYS] + [("obs", self.obs)]
+        if self.priorities is not None:
+            arrays.append(("priorities", self.priorities))
+        for k, dst in arrays:
+            src = _decode_frames(state[k]) if k == "obs" else state[k]
+            rows = n if src.shape[0] != dst.shape[0] else dst.shape[0]  # compact, or a whole old one
+            if tuple(src.shape) != (rows, *dst.shape[1:]):
+                want = (n, *dst.shape[1:])
+                raise ValueError(f"replay {k}: saved shape {tuple(src.shape)}, buffer expects {want}")
+            dst[:rows].copy_(src)
+            dst[rows:].zero_()
+        final_obs = _decode_frames(state["final_obs"])
+        for k, dst, src in (
+            ("final_obs", self.final_obs, final_obs),
+            ("final_ptr", self.final_ptr, state["final_ptr"]),
+        ):
             if tuple(src.shape) != tuple(dst.shape):
                 raise ValueError(f"replay {k}: saved shape {tuple(src.shape)}, buffer {tuple(dst.shape)}")
             dst.copy_(src)
-        self.pos, self.size = int(state["pos"]), int(state["size"])
+        self.pos, self.size = int(state["pos"]), n
         self.max_priority = torch.as_tensor(
             state["max_priority"], dtype=torch.float64, device=self.device
         ).clone()
+
+
+_CHUNK = 1 << 24  # elements per step of packing / unpacking (bounds the temporary copies to ~16 MB)
+
+
+def _filled(t: torch.Tensor, rows: int, alone: bool = False) -> torch.Tensor:
+    """The first ``rows`` rows of ``t`` on the host: a whole CPU tensor as it is (no copy), a part (or,
+    with ``alone``, any CPU tensor) copied, since ``torch.save`` of a view writes its whole storage."""
+    if rows == t.shape[0] and not (alone and t.device.type == "cpu"):
+        return _to_host(t)
+    return t[:rows].to(CPU, copy=True)
+
+
+def _encode_frames(frames: torch.Tensor, rows: int, alone: bool = False) -> torch.Tensor | dict[str, Any]:
+    """The first ``rows`` uint8 frames as saved: ``{"bits", "shape", "high"}`` when every value is 0 or
+    one other, ``high`` (8 pixels to a byte, exact), else the frames as :func:`_filled` saves them."""
+    flat = frames[:rows].reshape(-1)
+    high = max(1, int(flat.max())) if flat.numel() else 1
+    packed = []
+    for a in range(0, flat.numel(), _CHUNK):
+        chunk = _to_host(flat[a : a + _CHUNK]).numpy()
+        if np.count_nonzero(chunk) != np.count_nonzero(chunk == high):  # a third value
+            return _filled(frames, rows, alone)
+        packed.append(np.packbits(chunk))  # a bit per nonzero value
+    bits = torch.from_numpy(np.concatenate(packed)) if packed else torch.zeros(0, dtype=torch.uint8)
+    return {"bits": bits, "shape": [rows, *frames.shape[1:]], "high": high}
+
+
+def _decode_frames(saved: torch.Tensor | dict[str, Any]) -> torch.Tensor:
+    """The uint8 frames of :func:`_encode_frames` (on the CPU)."""
+    if isinstance(saved, torch.Tensor):
+        return saved
+    shape, high = tuple(int(x) for x in saved["shape"]), int(saved["high"])
+    out = torch.empty(shape, dtype=torch.uint8)
+    flat, bits = out.view(-1).numpy(), saved["bits"].numpy()
+    for a in range(0, flat.size, _CHUNK):  # _CHUNK is a multiple of 8: chunks start on a byte
+        b = min(a + _CHUNK, flat.size)
+        np.multiply(np.unpackbits(bits[a // 8 : (b + 7) // 8], count=b - a), high, out=flat[a:b])
+    return out
