@@ -308,11 +308,6 @@ def test_kill_while_writing_final_leaves_a_usable_run(
     assert_finished_like(run, ref)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #18: a kill while final/ is written leaves final/.<name>.<pid>-<hex>.tmp behind for good: "
-    "only checkpoints/*.tmp are cleared (checkpoint.prune)",
-)
 def test_a_finished_resume_leaves_no_temp_file_anywhere(tmp_path: Path, reference: References) -> None:
     run = tmp_path / "run"
     shutil.copytree(reference["pqn"], run)
@@ -416,11 +411,6 @@ def test_a_diverging_loss_stops_with_the_last_good_checkpoint_intact(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #18: a diverged loss ends with Hydra's traceback and names only the checkpoints dir; "
-    "the README promises a message (one line: the step, the last good checkpoint's step and path)",
-)
 def test_a_diverging_loss_is_one_line_naming_the_step_and_the_last_good_checkpoint(
     diverged: tuple[Path, subprocess.CompletedProcess],
 ) -> None:

@@ -77,8 +77,7 @@ def prune(run_dir: Path, keep: int) -> None:
     run = rundir.RunDir(run_dir)
     for _, path in run.list_checkpoints()[:-keep]:
         path.unlink(missing_ok=True)
-    for tmp in run.checkpoints.glob("*.tmp"):  # left by a kill mid-write
-        tmp.unlink(missing_ok=True)
+    run.clear_temp()  # left by a kill mid-write
 
 
 @dataclass

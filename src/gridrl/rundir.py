@@ -205,6 +205,12 @@ class RunDir:
     def is_run(self) -> bool:
         return self.tb.is_dir()
 
+    def clear_temp(self) -> None:
+        """Remove the temp files a killed write left in ``checkpoints/`` and ``final/`` (never read)."""
+        for folder in (self.checkpoints, self.final):
+            for tmp in folder.glob("*.tmp") if folder.is_dir() else ():
+                tmp.unlink(missing_ok=True)
+
 
 def config_beside(path: Path) -> Path | None:
     """The config of a bare weights file: ``config.yaml`` beside it, else its run's saved config."""

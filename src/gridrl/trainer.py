@@ -164,6 +164,7 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         cfg, tr = self.cfg, self.cfg.trainer
         # a resumed run drops the events a killed run wrote after its checkpoint (no duplicated points)
+        self.run_files.clear_temp()  # what a killed write left (never read; a resumed run starts clean)
         self.tb = tblog.TBLogger(self.run_files.tb, purge_step=self.env_step + 1 if self.env_step else None)
         self.reporter = TrainingReporter(
             self.run_files, self.tb, self.evaluator, tr.video_episodes if tr.video else 0
@@ -236,10 +237,11 @@ class Trainer:
         if metrics is None:
             return
         if not all(math.isfinite(v) for v in metrics.values()):
+            found = self.run_files.list_checkpoints()
+            last = f"{found[-1][1]} (env step {found[-1][0]})" if found else "none yet"
             raise TrainingDiverged(
-                f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without "
-                f"saving (last good checkpoint kept in {self.run_files.checkpoints}). "
-                "Try a lower agent.lr or a reward scale/clip."
+                f"loss became {metrics['td_loss']} at env step {self.env_step}; stopped without saving; "
+                f"the last good checkpoint: {last}. Try a lower agent.lr or a reward scale/clip."
             )
         self.last_update = metrics
 

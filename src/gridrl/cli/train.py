@@ -126,10 +126,14 @@ def train_task(cfg: DictConfig) -> float:
     hc = HydraConfig.get()
     run = RunDir(hc.runtime.output_dir)
     run.failed.unlink(missing_ok=True)  # left by an earlier failed launch of this job
+    from gridrl.trainer import TrainingDiverged  # torch: imported only to train
+
     try:
         return run_training(cfg, run, list(hc.overrides.task))
     except app.USER_ERRORS as exc:
         return _failed(run, str(exc), code=2)
+    except TrainingDiverged as exc:  # not a user mistake, but a known end: one line, exit status 1
+        return _failed(run, str(exc), code=1)
     except Exception as exc:  # a crash: reported; in a sweep the other jobs go on
         if not app.is_multirun():
             raise
