@@ -281,14 +281,6 @@ def test_eval_positional_run_dir_and_multirun(tiny_run, capsys, tmp_path, monkey
     assert [p.name for p in record.parent.iterdir()] == ["multirun.yaml"]
 
 
-def test_eval_help_lists_keys_and_presets(capsys):
-    run_cli("eval", "--help")
-    out = capsys.readouterr().out
-    assert "usage: gridrl eval" in out and "env: crowded, default, gym, minatar/asterix" in out
-    for key in ("checkpoint: ???", "episodes: null", "video: false", "env: {}"):
-        assert key in out
-
-
 def test_plot_of_the_real_run(tiny_run, tmp_path):
     from gridrl.plot import plot_runs
 

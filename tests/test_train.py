@@ -48,14 +48,7 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
 @pytest.mark.parametrize(
     "overrides",
     [
-        # PQN with the default ego CNN
-        (
-            "agent.n_envs=32",
-            "agent.minibatches=2",
-            "agent.lr=1e-3",
-            "agent.epsilon.decay_steps=50000",
-            "trainer.total_steps=120000",
-        ),
+        # (PQN with the default ego CNN: tests/test_learning.py, against truly random play)
         # replay DQN with double + 3-step returns
         (
             "agent=dqn",
@@ -88,14 +81,15 @@ def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
             "trainer.precision=bf16",
         ),
     ],
-    ids=["pqn", "dqn", "dqn_fast", "pqn-bf16"],
+    ids=["dqn", "dqn_fast", "pqn-bf16"],
 )
 def test_agent_learns_a_tiny_game(tmp_path: Path, overrides: tuple[str, ...]) -> None:
     trainer = make_trainer(tmp_path, *overrides, "trainer.eval_every=0")
     baseline = random_return(trainer)
     result = trainer.run()
     oracle = result["oracle_mean_return"]
-    # random play is around -45 on this game and the oracle +23.5: demand most of that gap
+    # the loop-stopped random baseline is around -45 on this game (truly random play: -106, see
+    # tests/test_learning.py) and the oracle +23.5: demand most of that gap
     assert baseline < -30
     assert result["mean_return"] > baseline + 0.6 * (oracle - baseline), (result, baseline)
     assert (tmp_path / "final" / "q_network.pt").exists()

@@ -125,8 +125,11 @@ def show_help(config_name: str, args: list[str], groups: tuple[str, ...]) -> int
     model = data.get("model")
     if isinstance(model, dict) and isinstance(model.get("layers"), list):
         model["layers"] = [canonical_layer(layer) for layer in model["layers"]]
-    lines = [header, "", "== Config groups (group=preset) =="]
-    lines += [f"{g}: {', '.join(presets(g))}" for g in groups]
+    lines = [header]
+    if groups:
+        lines += ["", "== Config groups (group=preset) =="] + [
+            f"{g}: {', '.join(presets(g))}" for g in groups
+        ]
     lines += ["", "== Config (override any key: key=value) ==", OmegaConf.to_yaml(data).rstrip()]
     lines += ["", "Powered by Hydra (https://hydra.cc): --cfg job prints the composed config, -m runs a sweep,",
               "--hydra-help lists Hydra's own flags."]  # fmt: skip

@@ -134,6 +134,14 @@ def train_task(cfg: DictConfig) -> float:
         return _failed(run, str(exc), code=2)
     except TrainingDiverged as exc:  # not a user mistake, but a known end: one line, exit status 1
         return _failed(run, str(exc), code=1)
+    except KeyboardInterrupt:  # a second Ctrl-C: stopped at once, nothing saved after the last checkpoint
+        if app.is_multirun():
+            raise
+        app.fail(
+            f"interrupted again: stopped at once without saving; continue from the last checkpoint with: "
+            f"gridrl train resume={run.path}",
+            code=130,
+        )
     except Exception as exc:  # a crash: reported; in a sweep the other jobs go on
         if not app.is_multirun():
             raise
