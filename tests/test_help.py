@@ -57,8 +57,11 @@ def gridrl_help(*args: str) -> tuple[str, str]:
 
 def sections(out: str) -> tuple[str, dict[str, list[str]], dict[str, Any]]:
     """(header, {group: presets}, the printed config) of a command's help."""
-    header, rest = out.split(GROUPS_HEAD)
-    groups_text, rest = rest.split(CONFIG_HEAD)
+    if GROUPS_HEAD in out:
+        header, rest = out.split(GROUPS_HEAD)
+        groups_text, rest = rest.split(CONFIG_HEAD)
+    else:  # a command without config groups (plot) prints no groups heading
+        (header, rest), groups_text = out.split(CONFIG_HEAD), ""
     config_text = rest.split("\nPowered by Hydra")[0]
     groups = {}
     for line in groups_text.strip().splitlines():
@@ -68,7 +71,9 @@ def sections(out: str) -> tuple[str, dict[str, list[str]], dict[str, Any]]:
 
 
 def preset_files(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    """The preset files of a group, those in subfolders by their path (env=minatar/breakout)."""
+    root = CONF_DIR / group
+    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml"))
 
 
 def field_names(schema: type) -> set[str]:
