@@ -243,7 +243,9 @@ def test_plot_compare_prints_intervals_and_writes_the_figures(tmp_path, capsys):
     better, worse = "agent.lr=0.001", "agent.lr=0.0003"
     assert found.poi[(better, worse)].value == 1.0 and found.poi[(worse, better)].value == 0.0
     assert found.aggregates[better].mean.value == pytest.approx(finals[1e-3].mean())
-    assert found.aggregates[better].iqm.low <= found.aggregates[better].iqm.value <= found.aggregates[better].iqm.high
-    assert found.times[better].reached == sum(
-        any(value(1e-3, s, t) >= 30 for t in STEPS) for s in (0, 1, 2)
+    assert (
+        found.aggregates[better].iqm.low
+        <= found.aggregates[better].iqm.value
+        <= found.aggregates[better].iqm.high
     )
+    assert found.times[better].reached == sum(any(value(1e-3, s, t) >= 30 for t in STEPS) for s in (0, 1, 2))

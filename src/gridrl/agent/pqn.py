@@ -14,7 +14,7 @@ import torch
 
 from gridrl.agent.common import (
     Learner,
-    epsilon_greedy,
+    explore,
     lr_at,
     rng_state,
     set_rng_state,
@@ -42,14 +42,17 @@ def q_lambda_targets(
     lam = 0 gives one-step targets, lam = 1 Monte Carlo returns bootstrapped at the rollout's end.
     """
     T = rewards.shape[0]
-    out = torch.empty_like(rewards, dtype=torch.float32)
-    g = next_q[T - 1].float()
+    # G_t = base_t + coef_t * G_{t+1}: everything but the recursion computed for the whole rollout at once
+    base = torch.where(
+        terminated,
+        rewards,
+        torch.where(truncated, rewards + gamma * final_q, rewards + (gamma * (1.0 - lam)) * next_q),
+    ).float()
+    coef = (~(terminated | truncated)).float().mul_(gamma * lam)
+    out = torch.empty_like(base)
+    g = next_q[T - 1].float()  # G_T: with it, G_{T-1} = r + gamma * next_q[T-1]
     for t in range(T - 1, -1, -1):
-        boot = (1.0 - lam) * next_q[t] + lam * g if t < T - 1 else next_q[t]
-        g = rewards[t] + gamma * boot
-        g = torch.where(truncated[t], rewards[t] + gamma * final_q[t], g)
-        g = torch.where(terminated[t], rewards[t], g)
-        out[t] = g
+        g = torch.addcmul(base[t], coef[t], g, out=out[t])
     return out
 
 
@@ -80,10 +83,13 @@ class PQNLearner(Learner):
             return torch.zeros(shape, dtype=dtype, device=device)
 
         self.obs = zeros(T, N, *obs_shape, dtype=torch.uint8)
-        self.actions = zeros(T, N, dtype=torch.int64)
-        self.rewards = zeros(T, N)
-        self.terminated = zeros(T, N, dtype=torch.bool)
-        self.truncated = zeros(T, N, dtype=torch.bool)
+        # what the game hands over stays on the host (written through numpy views, one device copy per
+        # rollout in update); the Q-values are the device's
+        self.actions = torch.zeros(T, N, dtype=torch.int64)
+        self.rewards = torch.zeros(T, N)
+        self.terminated = torch.zeros(T, N, dtype=torch.bool)
+        self.truncated = torch.zeros(T, N, dtype=torch.bool)
+        self._host = {k: getattr(self, k).numpy() for k in ("actions", "rewards", "terminated", "truncated")}
         self.q_max = zeros(T, N)  # max Q(s_t) seen while acting
         self.final_q = zeros(T, N)  # max Q(final state) of truncated steps
         self.next_obs = zeros(N, *obs_shape, dtype=torch.uint8)
@@ -94,8 +100,8 @@ class PQNLearner(Learner):
     # ---------------------------------------------------------------------------------------- acting
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         q = self.acting_q_values(obs)
-        self._pending_qmax = q.max(1).values
-        return epsilon_greedy(q, epsilon, self.rng)
+        self._pending_qmax, greedy = q.max(1)  # one pass for the bootstrap value and the greedy action
+        return explore(greedy.cpu().numpy(), q.shape[1], epsilon, self.rng)
 
     def observe(
         self,
@@ -107,19 +113,20 @@ class PQNLearner(Learner):
         final_obs: np.ndarray,
         next_obs: np.ndarray | None = None,
     ) -> None:
-        t, dev = self.t, self.device
+        t, dev, host = self.t, self.device, self._host
         assert self._pending_qmax is not None, "act() must precede observe()"
         self.obs[t] = self.obs_tensor(obs)
-        self.actions[t] = torch.as_tensor(actions, device=dev)
-        self.rewards[t] = torch.as_tensor(transform_reward(rewards, self.cfg.reward), device=dev)
-        self.terminated[t] = torch.as_tensor(terminated, device=dev)
-        self.truncated[t] = torch.as_tensor(truncated, device=dev)
+        host["actions"][t] = actions
+        host["rewards"][t] = transform_reward(rewards, self.cfg.reward)
+        host["terminated"][t] = terminated
+        host["truncated"][t] = truncated
         self.q_max[t] = self._pending_qmax
-        self.final_q[t] = 0.0
+        if t == 0:
+            self.final_q.zero_()
         if truncated.any():  # a host array: no device sync
             idx = np.flatnonzero(truncated)
             self.final_q[t, torch.as_tensor(idx, device=dev)] = self.q_values(final_obs[idx]).max(1).values
-        if next_obs is not None:
+        if next_obs is not None and t == self.cfg.rollout_steps - 1:  # only the last one bootstraps
             self.next_obs.copy_(torch.as_tensor(next_obs))
         self.t += 1
 
@@ -130,15 +137,20 @@ class PQNLearner(Learner):
             return None
         last_q = self.q_values(self.next_obs).max(1).values
         next_q = torch.cat([self.q_max[1:], last_q[None]], dim=0)
+        dev = self.device
+        rewards, terminated, truncated, actions = (
+            getattr(self, k).to(dev, non_blocking=True)
+            for k in ("rewards", "terminated", "truncated", "actions")
+        )
         targets = q_lambda_targets(
-            self.rewards, self.terminated, self.truncated, next_q, self.final_q, cfg.gamma, cfg.q_lambda
+            rewards, terminated, truncated, next_q, self.final_q, cfg.gamma, cfg.q_lambda
         )
         for group in self.optimizer.param_groups:
             group["lr"] = lr_at(env_step, self.total_steps, cfg)
 
         T, N = self.rewards.shape
         flat_obs = self.obs.reshape(T * N, *self.obs.shape[2:])
-        flat_act = self.actions.reshape(-1)
+        flat_act = actions.reshape(-1)
         flat_tgt = targets.reshape(-1)
         losses, qs = [], []
         self.online.train()
