@@ -227,3 +227,42 @@ def test_banded_bf16_training_is_deterministic(tmp_path: Path) -> None:
         weights.append(torch.cat([p.detach().flatten() for p in trainer.learner.online.parameters()]))
     assert torch.equal(*weights)
     assert isinstance(BandedBody.match(trainer.learner.online.body), BandedBody)
+
+
+def _play(learner, game, obs, steps: int, seed: int):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        actions = learner.act(obs, 0.5)
+        actions = np.where(rng.random(len(actions)) < 0.3, 8, actions)  # stand still: timeouts come
+        nxt, r, term, trunc, info = game.step(actions)
+        learner.observe(obs, actions, r, term, trunc, info["final_obs"], nxt)
+        obs = nxt.copy()
+    return obs
+
+
+def test_timeouts_bootstrap_from_their_final_frames_and_resume_mid_rollout(make_config) -> None:  # type: ignore[no-untyped-def]
+    """Final frames of truncated games are evaluated with the bootstrap frames at the rollout's end; a
+    checkpoint taken before that carries them."""
+    cfg = make_config("agent.n_envs=16", "agent.rollout_steps=8", "env.max_steps=3", "trainer.precision=fp32")
+    a = make_learner(cfg, CPU)
+    game = GridGame(cfg.env, 16)
+    obs = _play(a, game, game.reset(seed=0)[0].copy(), 5, seed=1)
+    assert a._pending.any()
+    pending = a._pending.copy()
+    finals = torch.as_tensor(a._final_obs[pending])
+    state = copy.deepcopy(a.state_dict())
+    b = make_learner(cfg, CPU)
+    b.load_state_dict(state)
+    game_b = GridGame(cfg.env, 16)
+    game_b.set_state(game.get_state())
+    game_b.rng.bit_generator.state = game.rng.bit_generator.state
+    obs_a = _play(a, game, obs, 3, seed=2)
+    obs_b = _play(b, game_b, obs, 3, seed=2)
+    np.testing.assert_array_equal(obs_a, obs_b)
+    expected = a.q_values(finals).max(1).values  # weights unchanged until the update
+    out_a, out_b = a.update(4096), b.update(4096)
+    assert out_a == out_b and not a._pending.any()
+    torch.testing.assert_close(a.final_q[torch.from_numpy(pending)], expected)
+    torch.testing.assert_close(a.final_q, b.final_q)
+    for pa, pb in zip(a.online.parameters(), b.online.parameters(), strict=True):
+        assert torch.equal(pa, pb)

@@ -152,10 +152,10 @@ def count_parameters(net: nn.Module) -> int:
 
 # ------------------------------------------------------------------------ convolutions as banded matmuls
 class _BandMatrix(torch.autograd.Function):
-    """A convolution weight (O, C, kh, kw) written into the banded matrix ``T`` (rows, cols) that maps a
-    band of ``kh`` input rows to one output row: ``T`` viewed with ``size`` (C, kh, kw, Wo, O) and
-    ``strides`` holds ``scale * weight[o, c, ky, kx]`` for every output column ``ox``; zeros elsewhere.
-    Backward sums the gradient of those entries over ``ox``."""
+    """A convolution weight (O, C, kh, kw) written into the banded matrix ``T`` (out, in), a linear
+    layer's weight that maps a band of ``kh`` input rows to one output row: ``T`` viewed with ``size``
+    (C, kh, kw, Wo, O) and ``strides`` holds ``scale * weight[o, c, ky, kx]`` for every output column
+    ``ox``; zeros elsewhere. Backward sums the gradient of those entries over ``ox``."""
 
     @staticmethod
     def forward(
@@ -196,6 +196,45 @@ class _Plan:
     k: tuple[int, ...]
     bands: tuple[tuple[tuple[int, int], tuple[int, ...], tuple[int, ...]], ...]  # (shape, size, strides)
     out_hw: tuple[int, int]  # the last conv's output height and width
+
+
+class _LinearReLU(torch.autograd.Function):
+    """``relu(x @ w.T + b)`` in one oneDNN call (bias and ReLU fused into the matmul: one pass over the
+    output instead of three); backward as autograd would do it."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        y = _linear_relu(x, w, b)
+        ctx.save_for_backward(x, w, y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        x, w, y = ctx.saved_tensors
+        g = torch.ops.aten.threshold_backward(grad, y, 0)
+        gx = g @ w if ctx.needs_input_grad[0] else None
+        gw = g.t() @ x if ctx.needs_input_grad[1] else None
+        gb = g.sum(0) if ctx.needs_input_grad[2] else None
+        return gx, gw, gb
+
+
+def _linear_relu(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    fused = (
+        getattr(torch.ops.mkldnn, "_linear_pointwise", None) if torch.backends.mkldnn.is_available() else None
+    )
+    if fused is not None:
+        return fused(x, w, b, "relu", [], "")
+    return torch.addmm(b, x, w.t()).relu_()
+
+
+def _dense(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, act: nn.Module | None) -> torch.Tensor:
+    """``act(x @ w.T + b)``; ReLU fused."""
+    if isinstance(act, nn.ReLU):
+        if torch.is_grad_enabled() and (x.requires_grad or w.requires_grad or b.requires_grad):
+            return _LinearReLU.apply(x, w, b)
+        return _linear_relu(x, w, b)
+    y = torch.addmm(b, x, w.t())
+    return act(y) if act is not None else y
 
 
 class BandedBody:
@@ -262,13 +301,11 @@ class BandedBody:
             scale = 1.0 / 255.0 if i == 0 else 1.0
             out.append(_BandMatrix.apply(conv.weight, shape, size, strides, scale, dtype))
             bias = conv.bias if conv.bias is not None else conv.weight.new_zeros(conv.out_channels)
-            out.append(bias.to(dtype).repeat(shape[1] // conv.out_channels))
+            out.append(bias.to(dtype).repeat(shape[0] // conv.out_channels))
         lin = self.linear
         c, (h, w) = self.convs[-1].out_channels, plan.out_hw
         wl = lin.weight.view(lin.out_features, c, h, w).permute(0, 2, 3, 1)
-        out.append(
-            wl.new_empty(wl.shape, dtype=dtype).copy_(wl).view(lin.out_features, -1).t()
-        )  # one cast copy
+        out.append(wl.new_empty(wl.shape, dtype=dtype).copy_(wl).view(lin.out_features, -1))  # one cast copy
         out.append(
             lin.bias.to(dtype) if lin.bias is not None else wl.new_zeros(lin.out_features, dtype=dtype)
         )
@@ -287,13 +324,16 @@ class BandedBody:
         bands = pixels.as_strided((n, *plan.lhs_size), (pixels.stride(0), *plan.lhs_strides))
         x = torch.empty(bands.shape, dtype=dtype).copy_(bands).view(n * plan.rows[0], plan.k[0])
         for i, act in enumerate(self.acts):
-            x = torch.addmm(w[2 * i + 1], x, w[2 * i])
-            x = x.relu_() if isinstance(act, nn.ReLU) else act(x)
+            x = _dense(x, w[2 * i], w[2 * i + 1], act)
             nxt = i + 1 < len(self.acts)
             x = x.view(n * plan.rows[i + 1], plan.k[i + 1]) if nxt else x.view(n, -1)
-        x = torch.addmm(w[-1], x, w[-2])
-        for i, m in enumerate(self.rest):
-            x = x.relu_() if i == 0 and isinstance(m, nn.ReLU) else m(x)  # in place on the product
+        rest = self.rest
+        if rest and isinstance(rest[0], _ELEMENTWISE):  # the linear layer's activation, fused if ReLU
+            x, rest = _dense(x, w[-2], w[-1], rest[0]), rest[1:]
+        else:
+            x = _dense(x, w[-2], w[-1], None)
+        for m in rest:
+            x = m(x)
         return x
 
 
@@ -337,8 +377,10 @@ def _make_plan(convs: list[nn.Conv2d], chw: tuple[int, int, int]) -> _Plan:
         cols = wo * o
         # row index of input value (channel, ky, column) in the left operand
         rc, rky, rw = (kh * win, win, 1) if i == 0 else (1, win * ci, ci)
+        k = ci * kh * win
+        # entry (col, row) of the (out, in) band sits at col * k + row, col = ox * o + out channel
         size = (ci, kh, kw, wo, o)
-        strides = (rc * cols, rky * cols, rw * cols, sw * rw * cols + o, 1)
-        bands.append(((ci * kh * win, cols), size, strides))
-        ks.append(ci * kh * win)
+        strides = (rc, rky, rw, sw * rw + o * k, k)
+        bands.append(((cols, k), size, strides))
+        ks.append(k)
     return _Plan(lhs_size, lhs_strides, rows, tuple(ks), tuple(bands), hw[-1])
