@@ -145,15 +145,19 @@ def test_acting_weights_follow_optimizer_steps_and_loads() -> None:
 def test_precision_and_conv_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     import gridrl.trainer as tr
 
-    for kind, want in (("amx", "bf16"), ("avx512_bf16", "bf16"), (None, "fp32")):
+    for kind, want, conv in (
+        ("amx", "bf16", "banded"),
+        ("avx512_bf16", "bf16", "torch"),
+        (None, "fp32", "torch"),
+    ):
         monkeypatch.setattr(tr, "native_bf16", lambda kind=kind: kind)
         assert resolve_precision("auto", CPU) == want
         assert resolve_precision("fp32", CPU) == "fp32" and resolve_precision("bf16", CPU) == "bf16"
+        assert resolve_conv("auto", want, CPU) == conv
+        assert resolve_conv("auto", "fp32", CPU) == "torch"
+        assert resolve_conv("banded", "fp32", CPU) == "banded" and resolve_conv("torch", want, CPU) == "torch"
     assert resolve_precision("auto", torch.device("cuda")) == "fp32"  # GPUs: not measured
-    assert resolve_conv("auto", "bf16", CPU) == "banded"
-    assert resolve_conv("auto", "fp32", CPU) == "torch"
     assert resolve_conv("auto", "bf16", torch.device("cuda")) == "torch"
-    assert resolve_conv("banded", "fp32", CPU) == "banded"
 
 
 def test_learner_takes_the_chosen_path(make_config, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -328,7 +328,7 @@ class TrainerConfig:
     threads: int = 0  # torch intra-op threads (0 = all cores of this machine, shared by sweep jobs)
     deterministic: bool = True  # torch deterministic algorithms (same seed, same numbers)
     precision: str = "auto"  # auto | fp32 | bf16 (body under bfloat16 autocast; weights, Adam, Q head fp32); auto = bf16 on CPUs with AMX or AVX512-BF16
-    conv: str = "auto"  # CPU convolutions: banded (one matmul per layer, networks.BandedBody) | torch (conv2d) | auto (banded in bf16)
+    conv: str = "auto"  # CPU convolutions: banded (one matmul per layer, networks.BandedBody) | torch (conv2d) | auto (banded in bf16 on AMX)
 
     def __post_init__(self) -> None:
         check_range("trainer.total_steps", self.total_steps, 1)
