@@ -11,7 +11,7 @@ ARGS    ?=
 $(BIN)/gridrl: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q "$(TORCH)"
-	$(BIN)/pip install -q -e ".[dev,sweeps]" "$(TORCH)"
+	$(BIN)/pip install -q -e ".[dev,sweeps,envs]" "$(TORCH)"
 	@touch $@
 
 setup: $(BIN)/gridrl

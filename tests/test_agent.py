@@ -519,3 +519,26 @@ def test_epsilon_greedy_explores_at_the_given_rate() -> None:
     acts = epsilon_greedy(q, 0.3, np.random.default_rng(0))
     assert (acts != 1).mean() == pytest.approx(0.3 * 2 / 3, abs=0.02)
     assert (epsilon_greedy(q, 0.0, np.random.default_rng(0)) == 1).all()
+
+
+def test_a_new_budget_continues_the_annealed_values_and_the_same_one_changes_nothing() -> None:
+    from gridrl.agent.common import Segment, lr_at
+
+    cfg = to_config(compose_cfg(["agent=dqn", "agent.lr_anneal=true", "agent.prioritized=true"])).agent
+    first = Segment(0, 1000, cfg.lr, cfg.per_beta)
+    assert [first.lr_at(s, cfg) for s in (0, 250, 1000, 1200)] == [
+        lr_at(s, 1000, cfg) for s in (0, 250, 1000, 1200)
+    ]
+    assert first.rebased(400, 1000, cfg) is first  # the same budget: the same segment, the same numbers
+    longer = first.rebased(400, 2000, cfg)
+    assert (longer.lr_at(400, cfg), longer.per_beta_at(400)) == (
+        first.lr_at(400, cfg),
+        first.per_beta_at(400),
+    )
+    steps = range(400, 2001, 100)
+    lrs, betas = [longer.lr_at(s, cfg) for s in steps], [longer.per_beta_at(s) for s in steps]
+    assert lrs == sorted(lrs, reverse=True) and lrs[-1] == 0.0  # down from there to 0 at the new end
+    assert betas == sorted(betas) and betas[-1] == 1.0
+    assert longer.lr_at(1200, cfg) == pytest.approx(first.lr_at(400, cfg) * 0.5)  # halfway: half of it
+    constant = to_config(compose_cfg(["agent=dqn"])).agent
+    assert Segment(0, 1000, constant.lr).rebased(400, 2000, constant).lr_at(1500, constant) == constant.lr

@@ -114,6 +114,18 @@ BAD = [
     (["device=tpu"], "device"),
     (["++agent.learning_starts=512"], "agent.learning_starts is not a key of PQNConfig"),  # force-added
     (["++model.layers.0.width=3"], "model.layers[0].width"),
+    # keys that nothing would read are refused (tests/test_knobs.py: every accepted key changes the run)
+    (["agent.batch_size=7"], "agent.batch_size is not a key of PQNConfig; only the dqn learner reads it"),
+    (["agent=dqn", "agent.q_lambda=0.5"], "agent.q_lambda is not a key of DQNConfig"),
+    (["agent.epsilon.eval=0.1"], "it is trainer.eval_epsilon now"),
+    (["agent.name=dqn"], "agent.name=dqn does not switch the learner"),
+    (["agent=dqn", "agent.per_alpha=0.3"], "agent.per_alpha=0.3 is read only when agent.prioritized=true"),
+    (["agent.reward.clip=false", "agent.reward.clip_high=2"], "agent.reward.clip_high=2.0 is read only when"),
+    (
+        ["agent.rollout_steps=1", "agent.q_lambda=0.9"],
+        "agent.q_lambda=0.9 is read only when agent.rollout_steps",
+    ),
+    (["trainer.eval_epsilon=2"], "trainer.eval_epsilon"),
 ]
 
 
@@ -159,3 +171,16 @@ def test_cli_cfg_job_prints_the_composed_config(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "height: 15" in proc.stdout and "lr: 0.001" in proc.stdout
+
+
+def test_a_saved_config_of_an_earlier_version_loads_with_its_retired_keys_moved() -> None:
+    from omegaconf import OmegaConf
+
+    from gridrl.config import typed_node
+
+    saved = OmegaConf.to_container(compose_cfg(["agent.n_envs=32"]))
+    saved["agent"]["batch_size"] = 512  # what pqn runs wrote before batch_size became dqn's alone
+    saved["agent"]["epsilon"]["eval"] = 0.1
+    cfg = to_config(typed_node(OmegaConf.create(saved)))
+    assert cfg.agent.n_envs == 32 and not hasattr(cfg.agent, "batch_size")
+    assert cfg.trainer.eval_epsilon == 0.1

@@ -20,7 +20,7 @@ from gridrl.evaluation import Evaluator
 from gridrl.game.grid import ACTION_TABLES, GridGame
 from gridrl.game.oracle import ENEMY_COST, greedy_actions
 from gridrl.policy import load
-from gridrl.reports import record_video, run_eval
+from gridrl.reports import run_eval
 
 REPORT_KEYS = {"stats", "eval", "env", "config", "video"}
 STAT_KEYS = {
@@ -36,6 +36,8 @@ STAT_KEYS = {
     "loop_stop_rate",
     "oracle_mean_return",
     "oracle_ratio",
+    "random_mean_return",
+    "normalized_score",
 }
 
 
@@ -169,21 +171,6 @@ def test_eval_video_readable_with_the_right_frames(tmp_path):
         assert 3 <= gif.n_frames <= expected  # Pillow merges identical consecutive frames (the holds)
 
 
-def test_record_video_for_the_trainer(tmp_path):
-    from gridrl.rundir import RunDir
-
-    cfg = EnvConfig()
-    video = record_video(cfg, ego_greedy(cfg), RunDir(tmp_path).video(4096), episodes=2, seed=12345, size=160)
-    mp4, gif = Path(video["mp4"]), Path(video["gif"])
-    assert mp4 == tmp_path / "videos" / "step_000000004096.mp4" and gif == mp4.with_suffix(".gif")
-    cap = cv2.VideoCapture(str(mp4))
-    ok, frame = cap.read()
-    assert ok and frame.shape[1] == 160 and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) > 2
-    cap.release()
-    assert gif.stat().st_size > 0
-
-
-# ------------------------------------------------------------------------------------- a real run
 def test_eval_cli_on_a_trained_run(tiny_run, capsys):
     run_cli("eval", f"checkpoint={tiny_run}")
     out = capsys.readouterr().out
@@ -277,8 +264,10 @@ def test_eval_refusals(tiny_run, tmp_path, capsys):
         load(evil)
 
 
-def test_eval_positional_run_dir_and_multirun(tiny_run, capsys):
-    """`gridrl eval <run dir>` and `-m checkpoint=a,b` (two checkpoints of one run, one eval dir each)."""
+def test_eval_positional_run_dir_and_multirun(tiny_run, capsys, tmp_path, monkeypatch):
+    """`gridrl eval <run dir>` and `-m checkpoint=a,b` (two checkpoints of one run, one eval dir each);
+    the multirun leaves only Hydra's record under outputs/multirun-eval/ in the working directory."""
+    monkeypatch.chdir(tmp_path)
     run_cli("eval", str(tiny_run), "episodes=7")
     assert json.loads((tiny_run / "eval" / "eval.json").read_text())["stats"]["episodes"] == 7
     a, b = sorted((tiny_run / "checkpoints").glob("ckpt_*.pt"))[-2:]
@@ -287,12 +276,15 @@ def test_eval_positional_run_dir_and_multirun(tiny_run, capsys):
         report = json.loads((tiny_run / "eval" / ckpt.stem / "eval.json").read_text())
         assert report["eval"]["weights"] == str(ckpt) and report["stats"]["episodes"] == 5
     assert capsys.readouterr().out.count("gridrl eval:") == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["outputs"]
+    (record,) = (tmp_path / "outputs" / "multirun-eval").glob("*/*/multirun.yaml")
+    assert [p.name for p in record.parent.iterdir()] == ["multirun.yaml"]
 
 
 def test_eval_help_lists_keys_and_presets(capsys):
     run_cli("eval", "--help")
     out = capsys.readouterr().out
-    assert "usage: gridrl eval" in out and "env: crowded, default, seed, sentdex" in out
+    assert "usage: gridrl eval" in out and "env: crowded, default, gym, minatar/asterix" in out
     for key in ("checkpoint: ???", "episodes: null", "video: false", "env: {}"):
         assert key in out
 

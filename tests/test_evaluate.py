@@ -100,3 +100,123 @@ def test_the_scripted_greedy_policy_scores_about_the_oracle() -> None:
         "mean_length",
     }
     np.testing.assert_allclose(ev.oracle, oracle_returns(cfg, ev.layouts))
+
+
+# ---------------------------------------------------------------------------------------- recording
+def first_revisit(cfg: EnvConfig, layout: dict[str, np.ndarray], policy) -> tuple[int, bool]:
+    """Play one layout alone: (steps, looped) where the loop rule stops it, else where it ends."""
+    game = GridGame(cfg, 1)
+    game.reset(0)
+    obs = game.set_state(layout)
+    seen = {(tuple(game.player[0]), int(game.food_alive.sum()))}
+    for t in range(1, cfg.max_steps + 1):
+        obs, _, term, trunc, _ = game.step(policy(obs))
+        if term[0] or trunc[0]:
+            return t, False
+        key = (tuple(game.player[0]), int(game.food_alive.sum()))
+        if key in seen:
+            return t, True
+        seen.add(key)
+    raise AssertionError("unreachable: the game truncates at max_steps")
+
+
+STATIC = EnvConfig(obs_mode="planes", on_food="remove", n_food=2, height=6, width=6, max_steps=40)
+
+
+def test_recording_changes_no_score() -> None:
+    cases = ((STATIC, 0.0), (EnvConfig(enemy_motion="random", max_steps=30), 0.0), (STATIC, 0.2))
+    for cfg, eps in cases:
+        ev = Evaluator(cfg, episodes=120, seed=4)
+        policy = obs_hash_policy(9)
+        plain = ev.run(policy, epsilon=eps)
+        recorded = ev.run(policy, epsilon=eps, record=7)
+        assert plain.recording is None and recorded.recording is not None
+        for field in ("returns", "lengths", "outcomes", "loop_stopped"):
+            np.testing.assert_array_equal(getattr(recorded, field), getattr(plain, field))
+    with pytest.raises(ValueError, match="record=121"):
+        ev.run(policy, record=121)
+
+
+def test_recording_stops_a_looping_game_where_the_evaluator_does() -> None:
+    ev = Evaluator(STATIC, episodes=60, seed=3)
+    policy = obs_hash_policy(9)
+    res = ev.run(policy, record=60)
+    rec = res.recording
+    assert rec is not None and rec.frames.shape[1:] == (60, 3, 6, 6) and rec.max_steps == 40
+    assert 10 < rec.loop_stopped.sum() < 60  # both kinds of ending are recorded
+    np.testing.assert_array_equal(rec.loop_stopped, res.loop_stopped)
+    np.testing.assert_array_equal(rec.outcomes, res.outcomes)
+    np.testing.assert_array_equal(rec.booked_returns, res.returns)
+    for k in range(60):
+        steps, looped = first_revisit(STATIC, {key: v[k : k + 1] for key, v in ev.layouts.items()}, policy)
+        assert (rec.lengths[k], bool(rec.loop_stopped[k])) == (steps, looped)
+        if not looped:
+            assert rec.lengths[k] == res.lengths[k] and rec.returns[steps, k] == res.returns[k]
+    assert rec.frames.shape[0] == rec.lengths.max() + 1 < STATIC.max_steps
+
+
+def test_standing_still_is_recorded_for_one_step() -> None:
+    res = Evaluator(EnvConfig(), episodes=5, seed=0).run(lambda obs: np.full(len(obs), 8), record=5)
+    rec = res.recording
+    assert rec is not None and (rec.lengths == 1).all() and rec.loop_stopped.all()
+    np.testing.assert_array_equal(rec.frames[0], rec.frames[1])  # nothing moved
+    np.testing.assert_array_equal(rec.returns[1], np.full(5, -1.0))
+    np.testing.assert_array_equal(rec.booked_returns, np.full(5, -200.0))
+
+
+def test_batch_recording_is_recording_one_by_one() -> None:
+    """K games recorded in one batched evaluation = each game recorded alone (static game)."""
+    cfg = EnvConfig(n_enemies=2, max_steps=30)  # ego, enemies end some games
+    ev = Evaluator(cfg, episodes=12, seed=8)
+    calls = []
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        calls.append(len(obs))
+        return obs_hash_policy(9)(obs)
+
+    batch = ev.run(policy, record=12).recording
+    assert batch is not None and len(calls) == batch.frames.shape[0] - 1  # one policy call per step
+    assert set(batch.outcomes.tolist()) >= {2, 3}  # enemy and timeout endings both recorded
+    for k in range(12):
+        alone = Evaluator(cfg, episodes=1, seed=8)
+        alone.layouts = {key: v[k : k + 1] for key, v in ev.layouts.items()}
+        one = alone.run(policy, record=1).recording
+        assert one is not None
+        L = int(batch.lengths[k])
+        assert one.lengths[0] == L and one.frames.shape[0] == L + 1
+        np.testing.assert_array_equal(one.frames[:, 0], batch.frames[: L + 1, k])
+        np.testing.assert_array_equal(one.returns[:, 0], batch.returns[: L + 1, k])
+        assert (one.outcomes[0], one.booked_returns[0]) == (batch.outcomes[k], batch.booked_returns[k])
+
+
+def test_recorded_frames_show_each_step_and_the_final_state() -> None:
+    cfg = EnvConfig(n_enemies=0, obs_mode="rgb", max_steps=30)
+    ev = Evaluator(cfg, episodes=4, seed=2)
+    rec = ev.run(ego_free_policy(cfg), record=4).recording
+    assert rec is not None and (rec.outcomes == 1).all()  # all reach the food
+    game = GridGame(cfg, 4)
+    game.reset(0)
+    obs = game.set_state(ev.layouts)
+    np.testing.assert_array_equal(rec.frames[0], obs)
+    for t in range(1, rec.frames.shape[0]):
+        obs, _, term, _, info = game.step(ego_free_policy(cfg)(obs))
+        live = t < rec.lengths
+        np.testing.assert_array_equal(rec.frames[t][live], obs[live])
+        ended = rec.lengths == t
+        np.testing.assert_array_equal(rec.frames[t][ended], info["final_obs"][ended])
+
+
+def ego_free_policy(cfg: EnvConfig):
+    """rgb observations, no enemy: step toward the food (its colour)."""
+    moves = ACTION_TABLES[cfg.actions]
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(obs), dtype=np.int64)
+        for i, o in enumerate(obs):
+            (py,), (px,) = np.nonzero((o.transpose(1, 2, 0) == cfg.player_color).all(-1))
+            fy, fx = np.nonzero((o.transpose(1, 2, 0) == cfg.food_color).all(-1))
+            d = (int(np.sign(fx[0] - px)), int(np.sign(fy[0] - py)))
+            out[i] = next(a for a, m in enumerate(moves) if tuple(m) == d)
+        return out
+
+    return act

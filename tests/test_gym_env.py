@@ -114,7 +114,7 @@ def test_enemy_episode_info():
 def test_human_mode_without_display_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.setattr("gridrl.game.render.sys.platform", "linux")
+    monkeypatch.setattr("gridrl.window.sys.platform", "linux")
     with pytest.raises(ConfigError, match="render_mode='human' needs a display"):
         GridEnv(preset="none", render_mode="human")
     assert GridEnv(preset="none").metadata["render_modes"] == ["rgb_array"]

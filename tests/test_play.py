@@ -1,4 +1,4 @@
-"""Keyboard play: the no-display error and the scripted (window-less) key path."""
+"""Keyboard play: display detection, the no-display error and the scripted (window-less) key path."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from gridrl import window
 from gridrl.config import ConfigError, EnvConfig
 from gridrl.game.grid import ACTION_TABLES, GridGame
 from gridrl.play import KEY_MOVES, PlaySession, key_actions, play, run_headless_script
@@ -18,7 +19,7 @@ NO_DISPLAY = (
 
 
 def test_play_without_display_raises_one_line_config_error(monkeypatch):
-    monkeypatch.setattr("gridrl.game.render.sys.platform", "linux")
+    monkeypatch.setattr("gridrl.window.sys.platform", "linux")
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(ConfigError) as err:
@@ -30,9 +31,28 @@ def test_play_without_display_raises_one_line_config_error(monkeypatch):
 
 def test_play_without_gui_backend_raises(monkeypatch):
     monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.setattr("gridrl.game.render.gui_backend", lambda: "")
+    monkeypatch.setattr("gridrl.window.gui_backend", lambda: "")
     with pytest.raises(ConfigError, match="needs a display"):
         play(EnvConfig())
+
+
+def test_has_display_false_without_display_server(monkeypatch):
+    monkeypatch.setattr(window.sys, "platform", "linux")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    assert window.has_display() is False
+
+
+def test_has_display_false_without_gui_backend(monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(window, "gui_backend", lambda: "")
+    assert window.has_display() is False
+    with pytest.raises(ConfigError, match="needs a display"):
+        window.Window()
+
+
+def test_gui_backend_never_raises():
+    assert isinstance(window.gui_backend(), str)
 
 
 @pytest.mark.parametrize("actions", ["seed8", "sentdex9"])

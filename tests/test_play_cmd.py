@@ -16,9 +16,9 @@ from gridrl.checkpoint import atomic_torch_save
 from gridrl.cli import main
 from gridrl.config import EnvConfig, compose, env_preset, to_config
 from gridrl.game.grid import obs_shape
-from gridrl.game.render import NO_DISPLAY_MESSAGE
 from gridrl.play import PlayResult, PlaySession
 from gridrl.policy import load
+from gridrl.window import NO_DISPLAY_MESSAGE
 
 
 def play_command(args: list[str]) -> int:
@@ -84,7 +84,7 @@ def fake_window(monkeypatch):
         calls.append({"env": env_cfg, "policy": policy, "seed": seed, "size": size, "fps": fps})
         return PlayResult(returns=[24.0, -300.0], outcomes=["food", "enemy"])
 
-    monkeypatch.setattr("gridrl.game.render.has_display", lambda: True)
+    monkeypatch.setattr("gridrl.window.has_display", lambda: True)
     monkeypatch.setattr("gridrl.play.play", fake_play)
     return calls
 

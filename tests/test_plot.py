@@ -13,8 +13,9 @@ import yaml
 from gridrl import tblog
 from gridrl.cli import main
 from gridrl.config import ConfigError
-from gridrl.plot import curves, group_runs, load_runs, plot_runs
+from gridrl.plot import curves, plot_runs
 from gridrl.rundir import find_runs
+from gridrl.runs import group_runs, load_runs
 
 
 def plot_command(args: list[str]) -> int:
@@ -236,7 +237,7 @@ def test_plot_compare_prints_intervals_and_writes_the_figures(tmp_path, capsys):
     md = out.with_suffix(".md").read_text()
     assert "IQM" in md and "agent.lr=0.001" in md
     from gridrl.compare import compare_runs
-    from gridrl.plot import group_runs, load_runs
+    from gridrl.runs import group_runs, load_runs
 
     groups = group_runs(load_runs([root]))
     found = compare_runs(groups, tmp_path / "x", "eval/mean_return", compare=True, threshold=30)

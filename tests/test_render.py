@@ -1,40 +1,25 @@
-"""Rendering: crisp upscaling, text bands, atomic mp4/gif files, recorded episodes, display detection."""
+"""Drawing: frames of states, crisp upscaling, text bands; game/ draws only (no files, no windows)."""
 
 from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
-from gridrl.config import ConfigError, EnvConfig
+import gridrl.game
+from gridrl.config import EnvConfig
 from gridrl.game import render
-from gridrl.game.render import (
-    GRID_LINE_RGB,
-    VideoRecorder,
-    ViewedGame,
-    annotate,
-    has_display,
-    record_episodes,
-    upscale,
-    write_gif,
-    write_video,
-)
+from gridrl.game.grid import GridGame
+from gridrl.game.render import GRID_LINE_RGB, ViewedGame, annotate, state_frames, upscale
 
 
 def random_frame(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (3, h, w), dtype=np.uint8)
-
-
-def distinct_frames(n: int, h: int = 60, w: int = 80) -> list[np.ndarray]:
-    """n frames that differ a lot (a bright block moving across a dark image)."""
-    frames = []
-    for i in range(n):
-        f = np.zeros((h, w, 3), dtype=np.uint8)
-        f[10:30, (i * 7) % (w - 20) : (i * 7) % (w - 20) + 20] = (255, 200, 0)
-        f[40:50, :] = (0, 10 * i % 256, 255)
-        frames.append(f)
-    return frames
 
 
 # ------------------------------------------------------------------------------------------ upscale
@@ -95,66 +80,6 @@ def test_annotate_band_size_and_text():
     assert annotate(img, ["one line"]).shape[0] < top.shape[0]
 
 
-# -------------------------------------------------------------------------------------------- files
-def no_temp_files(directory) -> bool:
-    return not [p for p in directory.iterdir() if p.name.startswith(".") or ".tmp" in p.name]
-
-
-def test_mp4_reads_back(tmp_path):
-    frames = distinct_frames(12, 454, 400)
-    path = write_video(frames, tmp_path / "ep.mp4", fps=10)
-    cap = cv2.VideoCapture(str(path))
-    n, shape = 0, None
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        n, shape = n + 1, f.shape
-    cap.release()
-    assert n == 12 and shape == (454, 400, 3)
-    assert no_temp_files(tmp_path) and [p.name for p in tmp_path.iterdir()] == ["ep.mp4"]
-
-
-def test_mp4_colours_are_rgb_and_odd_size_padded(tmp_path):
-    frame = np.zeros((31, 41, 3), dtype=np.uint8)
-    frame[:] = (255, 0, 0)  # red in RGB
-    write_video([frame] * 3, tmp_path / "red.mp4", fps=5)
-    ok, bgr = cv2.VideoCapture(str(tmp_path / "red.mp4")).read()
-    assert ok and bgr.shape == (32, 42, 3)
-    b, g, r = bgr[5:25, 5:35].reshape(-1, 3).mean(0)
-    assert r > 200 and g < 60 and b < 60
-
-
-def test_gif_reads_back(tmp_path):
-    frames = distinct_frames(9)
-    path = write_gif(frames, tmp_path / "ep.gif", fps=10)
-    with Image.open(path) as im:
-        assert im.n_frames == 9 and im.size == (80, 60)
-        im.seek(3)
-        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), frames[3])
-    assert no_temp_files(tmp_path) and [p.name for p in tmp_path.iterdir()] == ["ep.gif"]
-
-
-def test_failed_writes_leave_nothing(tmp_path):
-    with pytest.raises(ValueError), VideoRecorder(tmp_path / "bad.mp4", fps=10) as rec:
-        rec.add(distinct_frames(1)[0])
-        rec.add(np.zeros((10, 10, 3), dtype=np.uint8))  # wrong size: the recording is dropped
-    with pytest.raises(ValueError):
-        write_gif([np.zeros((6, 6, 3), np.uint8), np.zeros((5, 6, 3), np.uint8)], tmp_path / "bad.gif")
-    with pytest.raises(ValueError):
-        write_video([], tmp_path / "empty.mp4")
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_overwrite_is_atomic_replace(tmp_path):
-    path = tmp_path / "ep.gif"
-    write_gif(distinct_frames(3), path)
-    write_gif(distinct_frames(5), path)
-    with Image.open(path) as im:
-        assert im.n_frames == 5
-    assert no_temp_files(tmp_path)
-
-
 # ------------------------------------------------------------------------------------------ episodes
 def test_viewed_game_keeps_the_final_state():
     cfg = EnvConfig(obs_mode="ego", n_enemies=1)
@@ -177,52 +102,50 @@ def test_viewed_game_keeps_the_final_state():
     assert (now[1, :, 5, 5] == cfg.player_color).all()  # the running game is untouched
 
 
-def test_record_episodes_frames():
-    cfg = EnvConfig(max_steps=5, obs_mode="planes")  # sentdex9: action 8 = stay, never ends early
-    seen = []
-
-    def stay(obs):
-        seen.append(obs.shape)
-        return np.full(len(obs), 8)
-
-    frames = record_episodes(cfg, stay, episodes=2, seed=3, size=200, fps=10)
-    per_episode = 1 + 4 + 5  # start, steps 1-4, the last state held 0.5 s at 10 fps
-    assert len(frames) == 2 * per_episode
-    assert all(f.shape == frames[0].shape and f.dtype == np.uint8 for f in frames)
-    assert frames[0].shape[1] == 200 and frames[0].shape[2] == 3
-    assert seen == [(2, 3, 10, 10)] * 5
-    assert all(f is frames[5] for f in frames[5:10])
-    band = frames[0].shape[0] - 200
-    assert not np.array_equal(frames[0][band:], frames[per_episode][band:])  # two different layouts
+@pytest.mark.parametrize("obs_mode", ["ego", "planes", "rgb"])
+def test_state_frames_are_the_games_rgb_frames(obs_mode):
+    cfg = EnvConfig(obs_mode=obs_mode, n_food=3, n_enemies=2, on_food="remove", height=7, width=9)
+    game = GridGame(cfg, 64)
+    game.reset(1)
+    rgb = GridGame(cfg, 64, obs_mode="rgb")
+    rng = np.random.default_rng(0)
+    for _ in range(30):  # food eaten (dead items undrawn), overlaps, the player on top
+        game.step(rng.integers(0, game.n_actions, 64))
+        state = game.get_state()
+        np.testing.assert_array_equal(state_frames(cfg, state), rgb.set_state(state))
+    assert not game.food_alive.all()
+    np.testing.assert_array_equal(state_frames(cfg, {k: v[5] for k, v in state.items()}), rgb._obs[5:6])
 
 
-def test_record_episodes_matches_the_game_layouts():
-    cfg = EnvConfig(max_steps=3, obs_mode="rgb", height=8, width=8)
-    frames = record_episodes(cfg, lambda o: np.full(len(o), 8), episodes=3, seed=11, size=160, fps=2)
-    from gridrl.game.grid import GridGame
-
-    obs, _ = GridGame(cfg, 3).reset(11)
-    band = frames[0].shape[0] - 160
-    per_episode = 1 + 2 + 1
-    for i in range(3):
-        np.testing.assert_array_equal(frames[i * per_episode][band:], upscale(obs[i], 160, grid=True))
+def test_upscale_keeps_leading_axes():
+    frames = np.stack([random_frame(7, 13, seed=i) for i in range(5)])
+    batch = upscale(frames, 130, grid=True)
+    assert batch.shape == (5, 70, 130, 3)
+    for i in range(5):
+        np.testing.assert_array_equal(batch[i], upscale(frames[i], 130, grid=True))
 
 
-# ------------------------------------------------------------------------------------------- display
-def test_has_display_false_without_display_server(monkeypatch):
-    monkeypatch.setattr(render.sys, "platform", "linux")
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    assert has_display() is False
+# ------------------------------------------------------------------------------------------- design
+GAME_MODULES = [f"gridrl.game.{m.name}" for m in pkgutil.iter_modules(gridrl.game.__path__)]
+FILE_OR_WINDOW_CALLS = {"imwrite", "VideoWriter", "namedWindow", "imshow", "waitKey", "open", "save"}
 
 
-def test_has_display_false_without_gui_backend(monkeypatch):
-    monkeypatch.setenv("DISPLAY", ":0")
-    monkeypatch.setattr(render, "gui_backend", lambda: "")
-    assert has_display() is False
-    with pytest.raises(ConfigError, match="needs a display"):
-        render.Window()
+@pytest.mark.parametrize("name", GAME_MODULES)
+def test_game_package_draws_only(name):
+    """game/ draws pictures in memory: no module of it writes a file or opens a window itself."""
+    module = importlib.import_module(name)
+    tree = ast.parse(inspect.getsource(module))
+    calls = {
+        node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+    }
+    assert not calls & FILE_OR_WINDOW_CALLS
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert "gridrl.videos" not in imported
 
 
-def test_gui_backend_never_raises():
-    assert isinstance(render.gui_backend(), str)
+def test_render_has_no_files_or_window():
+    assert "gridrl.game.render" in GAME_MODULES
+    for name in ("VideoRecorder", "write_video", "write_gif", "Window", "has_display", "NoDisplayError"):
+        assert not hasattr(render, name)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import GRIDRL
@@ -226,6 +227,44 @@ def test_a_longer_budget_continues_a_finished_run(tmp_path: Path) -> None:
     assert "resumed from" in proc.stderr
     assert RunDir(run).list_checkpoints()[-1][0] == 6144
     assert json.loads((run / "final" / "metrics.json").read_text())["env_step"] == 6144
+
+
+def test_a_new_budget_continues_the_schedules_from_the_resume_point(tmp_path: Path) -> None:
+    """Extending a run: the learning rate goes on from its value at the resume point, linearly to 0 at
+    the new budget (it never jumps up); epsilon's schedule is in env steps and goes on unchanged."""
+    run = tmp_path / "run"
+    budget, stop, longer = 4096, 2048, 8192
+    train(run, *TINY, *AGENTS["pqn"], f"trainer.total_steps={budget}", "trainer.checkpoint_every=1024",
+          "trainer.keep_checkpoints=8", "agent.epsilon.decay_steps=3072")  # fmt: skip
+    lr0 = float(OmegaConf.load(run / "final" / "config.yaml").agent.lr)
+    # as if it had been stopped at `stop`: resume from there with a longer budget
+    interrupted = tmp_path / "interrupted"
+    shutil.copytree(run, interrupted)
+    shutil.rmtree(interrupted / "final")
+    for step, path in RunDir(interrupted).list_checkpoints():
+        if step > stop:
+            path.unlink()
+    proc = resume(interrupted, f"trainer.total_steps={longer}")
+    at_stop = lr0 * (1 - stop / budget)
+    line = next(x for x in proc.stderr.splitlines() if "resumed from" in x)
+    assert f"env step {stop} of {longer}: lr {at_stop:.3g} -> 0 over the remaining" in line, line
+    assert "epsilon" in line and "at step 3.07k" in line
+    lr = scalars(interrupted, tblog.LEARNING_RATE)
+    assert [v for s, v in lr if s <= stop] == pytest.approx(
+        [lr0 * (1 - s / budget) for s, _ in lr if s <= stop]
+    )
+    after = [(s, v) for s, v in lr if s > stop]
+    assert [v for _, v in after] == pytest.approx(
+        [at_stop * (longer - s) / (longer - stop) for s, _ in after]
+    )
+    assert after[-1] == (longer, 0.0) and all(a[1] >= b[1] for a, b in zip(lr, lr[1:], strict=False))
+    # epsilon: the same values as in the first run where both ran
+    eps_first, eps_ext = dict(scalars(run, tblog.EPSILON)), dict(scalars(interrupted, tblog.EPSILON))
+    assert all(eps_ext[s] == v for s, v in eps_first.items())
+    # the finished run extended: its lr had annealed to 0 and stays there (said at the resume)
+    proc = resume(run, f"trainer.total_steps={longer}")
+    assert "lr 0 (annealed)" in proc.stderr and "init_from=" in proc.stderr
+    assert all(v == 0.0 for s, v in scalars(run, tblog.LEARNING_RATE) if s >= budget)
 
 
 class Payload:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gridrl.config import EnvConfig, compose
+from gridrl.config import GameConfig, compose
 from gridrl.policy import Agent, Policy
 
 log = logging.getLogger("gridrl")
@@ -50,17 +50,18 @@ def train(overrides: Sequence[str] = (), run_dir: str | Path | None = None) -> d
 
 def evaluate(
     policy: Agent | Policy,
-    env: EnvConfig | None = None,
+    env: GameConfig | None = None,
     episodes: int | None = None,
     seed: int | None = None,
     epsilon: float = 0.0,
 ) -> dict[str, float]:
-    """Mean return, oracle ratio and outcome rates of ``policy`` (an :class:`Agent`, or a function from
-    uint8 observations (N, C, H, W) to N actions) over ``episodes`` fixed layouts drawn from ``seed``.
-    For an agent, ``env``, ``episodes`` and ``seed`` default to its run's (its training evaluation);
-    otherwise to the default game, 1000 layouts and seed 12345."""
+    """The evaluation stats of ``policy`` (an :class:`Agent`, or a function from uint8 observations
+    (N, C, H, W) to N actions) over ``episodes`` fixed layouts / seeded episodes drawn from ``seed``: mean
+    return, the oracle ratio and outcome rates (the built-in game) or the reference ratio (other
+    families), the normalized score. For an agent, ``env``, ``episodes`` and ``seed`` default to its
+    run's (its training evaluation); otherwise to the default game, 1000 layouts and seed 12345."""
     from gridrl.config import TrainerConfig, load_env_config
-    from gridrl.evaluation import Evaluator
+    from gridrl.evaluation import make_evaluator
 
     if isinstance(policy, Agent):
         trained = policy.config.trainer
@@ -71,4 +72,4 @@ def evaluate(
         env = env or load_env_config("default")
     episodes = episodes or trained.eval_episodes
     seed = trained.eval_seed if seed is None else seed
-    return Evaluator(env, episodes, seed).run(policy, epsilon=epsilon).summary()
+    return make_evaluator(env, episodes, seed).run(policy, epsilon=epsilon).summary()

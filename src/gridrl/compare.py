@@ -15,7 +15,7 @@ import numpy as np
 
 from gridrl import stats, tblog
 from gridrl.config import ConfigError
-from gridrl.plot import Run
+from gridrl.runs import Run
 
 log = logging.getLogger("gridrl")
 # the score the statistics use when none is named: the first that every run logged

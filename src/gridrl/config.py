@@ -1,7 +1,9 @@
 """Typed configuration schema: one dataclass per Hydra config group.
 
 Every knob of gridrl lives here with its type, default and a one-line comment; the YAML files under
-``conf/`` only hold named presets (deltas against these defaults).  Cross-field checks run in
+``conf/`` only hold named presets (deltas against these defaults). The module is long because it is the
+documentation of every knob in one place (its size is the schema's); ``compose()`` at the end is the one
+way to build a config outside a Hydra app.  Cross-field checks run in
 ``__post_init__`` (called by ``OmegaConf.to_object``) and raise :class:`ConfigError` with one line that
 names the key and the allowed values.
 """
@@ -49,16 +51,34 @@ def check_range(
 
 
 # ----------------------------------------------------------------------------------------------- env
+# The env group holds one schema per game family; ``env.family`` names it (a saved config is typed by it,
+# see :func:`typed_node`). Presets: conf/env/<name>.yaml (grid), conf/env/minatar/<game>.yaml,
+# conf/env/minigrid/<task>.yaml, conf/env/gym.yaml; each starts from its family's base_* schema.
+ENV_FAMILIES = ("grid", "minatar", "minigrid", "gym")
 ACTION_SETS = ("seed8", "sentdex9")
 MOTIONS = ("static", "random", "chase")
 ON_FOOD = ("end", "remove", "respawn")
 OBS_MODES = ("rgb", "planes", "ego")
+MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+MINIGRID_ACTIONS = ("all", "nav")
+
+
+def check_family(value: str, family: str) -> None:
+    """``env.family`` must be the family of the schema that holds it (it is the schema's name, not a knob)."""
+    if value != family:
+        raise ConfigError(
+            f"env.family={value!r} does not match this env's schema ({family}); pick a preset of that "
+            f"family instead (env=default, env=minatar/breakout, env=minigrid/doorkey-8x8, env=gym env.id=...)"
+        )
 
 
 @dataclass
 class EnvConfig:
-    """The grid game (see docs in ``gridrl.game.grid``)."""
+    """The built-in grid game (see docs in ``gridrl.game.grid``)."""
 
+    family: str = (
+        "grid"  # game family: grid (this built-in game) | minatar | minigrid | gym (set by the preset)
+    )
     height: int = 10  # grid rows (>= 2)
     width: int = 10  # grid columns (>= 2)
     n_food: int = 1  # food items per game (>= 1)
@@ -79,6 +99,7 @@ class EnvConfig:
     enemy_color: list[int] = field(default_factory=lambda: [0, 0, 255])  # rgb mode: enemy colour
 
     def __post_init__(self) -> None:
+        check_family(self.family, "grid")
         if self.height < 2 or self.width < 2:
             key = "env.height" if self.height < 2 else "env.width"
             raise ConfigError(f"{key} must be >= 2 (got {min(self.height, self.width)})")
@@ -107,6 +128,83 @@ class EnvConfig:
     def is_static(self) -> bool:
         """True when nothing but the player moves and moves are deterministic."""
         return self.food_motion == "static" and self.enemy_motion == "static" and self.slip == 0.0
+
+
+@dataclass
+class MinAtarConfig:
+    """A MinAtar game (Young & Tian 2019; :mod:`gridrl.envs.minatar`): ``(C, 10, 10)`` planes, the paper's protocol."""
+
+    family: str = "minatar"  # game family (set by the preset)
+    game: str = "breakout"  # asterix | breakout | freeway | seaquest | space_invaders ('-' accepted for '_')
+    sticky_action_prob: float = 0.1  # chance the previous action repeats instead of the chosen one
+    max_steps: int = 10_000  # steps before an episode is truncated (MinAtar has no limit); 0 = none
+    minimal_actions: bool = False  # the game's minimal action set instead of all 6 actions
+    difficulty_ramping: bool = True  # MinAtar's gradual speed-up (asterix, seaquest, space_invaders)
+
+    def __post_init__(self) -> None:
+        check_family(self.family, "minatar")
+        self.game = str(self.game).replace("-", "_")
+        check_choice("env.game", self.game, MINATAR_GAMES)
+        check_range("env.sticky_action_prob", self.sticky_action_prob, 0.0, 1.0)
+        check_range("env.max_steps", self.max_steps, 0)
+
+
+@dataclass
+class MiniGridConfig:
+    """A MiniGrid task (:mod:`gridrl.envs.minigrid`): one-hot ``(20, 7, 7)`` partial view, MiniGrid's reward."""
+
+    family: str = "minigrid"  # game family (set by the preset)
+    task: str = "empty-8x8"  # empty-8x8 | doorkey-8x8 | doorkey-16x16 | fourrooms | lavagap-s7 | keycorridor-s3r1 | any MiniGrid-* id
+    max_steps: int = (
+        0  # the env's max_steps (sets the reward's time penalty and the truncation); 0 = task default
+    )
+    actions: str = "all"  # all (7 actions) | nav (left, right, forward: enough without keys and doors)
+    tile_size: int = 8  # render(): pixels per grid cell
+
+    def __post_init__(self) -> None:
+        check_family(self.family, "minigrid")
+        from gridrl.envs.minigrid import resolve_task
+
+        resolve_task(self.task)
+        check_range("env.max_steps", self.max_steps, 0)
+        check_choice("env.actions", self.actions, MINIGRID_ACTIONS)
+        check_range("env.tile_size", self.tile_size, 1)
+
+
+@dataclass
+class GymConfig:
+    """Any gymnasium env with a Discrete action space and an image / grid observation (:mod:`gridrl.envs.gym_env`)."""
+
+    family: str = "gym"  # game family (set by the preset)
+    id: str = ""  # a registered gymnasium id, or 'module:Id' to import the module that registers it
+    max_steps: int = 0  # a TimeLimit in steps; 0 = the id's registered limit
+    channels_first: bool = False  # the observation Box is already (C, H, W) rather than (H, W, C)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # keyword arguments for gymnasium.make
+
+    def __post_init__(self) -> None:
+        check_family(self.family, "gym")
+        from gridrl.envs.gym_env import ensure_registered
+
+        if not self.id:
+            raise ConfigError(
+                "env.id is required for the gym family: a registered gymnasium id, e.g. MiniGrid-Empty-8x8-v0"
+            )
+        ensure_registered(self.id)
+        check_range("env.max_steps", self.max_steps, 0)
+
+
+GameConfig = EnvConfig | MinAtarConfig | MiniGridConfig | GymConfig  # any env config (``env.family``)
+ENV_SCHEMAS: dict[str, type] = {"grid": EnvConfig, "minatar": MinAtarConfig, "minigrid": MiniGridConfig,
+                                "gym": GymConfig}  # fmt: skip
+BASE_ENV_PRESETS = {"base_env": "grid", "base_minatar": "minatar", "base_minigrid": "minigrid",
+                    "base_gym": "gym"}  # fmt: skip  # the env group's typed schemas -> their family
+
+
+def env_schema(family: Any) -> type:
+    """The env schema of ``family`` (``None``: a config saved before families existed, the grid game)."""
+    family = "grid" if family is None else str(family)
+    check_choice("env.family", family, ENV_FAMILIES)
+    return ENV_SCHEMAS[family]
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -175,17 +273,32 @@ class ModelConfig:
 
 
 # --------------------------------------------------------------------------------------------- agent
+def check_unread(prefix: str, obj: Any, keys: Sequence[str], read: bool, when: str) -> None:
+    """Refuse a value (other than the schema's default) for a key that nothing reads unless ``when``
+    holds: a key that is accepted must change what the program does."""
+    if read:
+        return
+    defaults = {f.name: f.default for f in fields(obj)}
+    for key in keys:
+        if getattr(obj, key) != defaults[key]:
+            raise ConfigError(
+                f"{prefix}.{key}={getattr(obj, key)!r} is read only when {when}; set that too, or leave "
+                f"{prefix}.{key} at its default ({defaults[key]!r})"
+            )
+
+
 @dataclass
 class RewardConfig:
     """Transform of the game's reward before learning (logs and eval keep the game's own units)."""
 
     scale: float = 1.0  # multiply the reward by this first
     clip: bool = False  # then clip to [clip_low, clip_high]
-    clip_low: float = -1.0  # lower clip bound
-    clip_high: float = 1.0  # upper clip bound
+    clip_low: float = -1.0  # lower clip bound (read only with clip=true)
+    clip_high: float = 1.0  # upper clip bound (read only with clip=true)
     symlog: bool = False  # finally apply sign(r) * log(1 + |r|)
 
     def check(self, prefix: str) -> None:
+        check_unread(prefix, self, ("clip_low", "clip_high"), self.clip, f"{prefix}.clip=true")
         if self.clip and self.clip_low >= self.clip_high:
             raise ConfigError(
                 f"{prefix}.clip_low ({self.clip_low}) must be < {prefix}.clip_high ({self.clip_high})"
@@ -194,48 +307,61 @@ class RewardConfig:
 
 @dataclass
 class EpsilonConfig:
-    """Exploration schedule, by env steps (all games together)."""
+    """Exploration while training: epsilon-greedy, scheduled by env steps (all games together) whatever
+    the budget, so extending a run's budget does not change it."""
 
     schedule: str = "linear"  # linear | exponential
     start: float = 1.0  # epsilon at step 0
     end: float = 0.05  # final epsilon
     decay_steps: int = 1_000_000  # linear: steps from start to end; exponential: steps per factor e
-    eval: float = 0.0  # epsilon used by evaluation rollouts
 
     def check(self, prefix: str) -> None:
         check_choice(f"{prefix}.schedule", self.schedule, ("linear", "exponential"))
-        for key in ("start", "end", "eval"):
+        for key in ("start", "end"):
             check_range(f"{prefix}.{key}", getattr(self, key), 0.0, 1.0)
         check_range(f"{prefix}.decay_steps", self.decay_steps, 1)
 
 
+LEARNERS = ("dqn", "pqn")
+
+
 @dataclass
 class AgentConfig:
-    """Knobs shared by every learner."""
+    """Knobs shared by every learner (each one is read by both; tests/test_knobs.py shows it)."""
 
-    name: str = MISSING  # dqn | pqn
+    name: str = (
+        MISSING  # the learner, set by its preset (pick one with agent=dqn | agent=pqn | agent=dqn_fast)
+    )
     n_envs: int = 128  # games stepped in parallel (one batched forward pass per step)
     gamma: float = 0.95  # discount factor
     lr: float = 3e-4  # Adam learning rate
-    lr_anneal: bool = True  # anneal the learning rate linearly to 0 over trainer.total_steps
+    lr_anneal: bool = (
+        True  # anneal the learning rate linearly to 0 at trainer.total_steps (README: extending a run)
+    )
     adam_eps: float = 1e-5  # Adam epsilon
     max_grad_norm: float = 10.0  # clip the gradient's global norm (0 = off)
-    loss: str = "mse"  # mse | huber
-    batch_size: int = 512  # minibatch size of one gradient step
+    loss: str = "mse"  # mse | huber (smooth L1: equal to mse for TD errors below 1)
     reward: RewardConfig = field(default_factory=RewardConfig)  # reward transform for learning
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)  # exploration schedule
 
     def __post_init__(self) -> None:
-        check_choice("agent.name", self.name, ("dqn", "pqn"))
+        check_choice("agent.name", self.name, LEARNERS)
         check_range("agent.n_envs", self.n_envs, 1)
         check_range("agent.gamma", self.gamma, 0.0, 1.0)
         check_range("agent.lr", self.lr, 0.0, lo_open=True)
         check_range("agent.adam_eps", self.adam_eps, 0.0, lo_open=True)
         check_range("agent.max_grad_norm", self.max_grad_norm, 0.0)
         check_choice("agent.loss", self.loss, ("mse", "huber"))
-        check_range("agent.batch_size", self.batch_size, 1)
         self.reward.check("agent.reward")
         self.epsilon.check("agent.epsilon")
+
+    def check_learner(self, learner: str) -> None:
+        """``agent.name`` names the schema's learner; it does not switch learners (the preset does)."""
+        if self.name != learner:
+            raise ConfigError(
+                f"agent.name={self.name} does not switch the learner ({learner} here): pick it with "
+                f"agent={self.name} (presets: {', '.join(LEARNERS)}, dqn_fast)"
+            )
 
 
 @dataclass
@@ -246,23 +372,29 @@ class DQNConfig(AgentConfig):
     n_envs: int = 16  # games stepped in parallel
     gamma: float = 0.99  # discount factor
     lr: float = 1e-3  # Adam learning rate
-    lr_anneal: bool = False  # anneal the learning rate linearly to 0
+    lr_anneal: bool = False  # anneal the learning rate linearly to 0 at trainer.total_steps
     loss: str = "huber"  # mse | huber
-    batch_size: int = 64  # minibatch size
+    batch_size: int = 64  # transitions sampled per gradient step
     buffer_size: int = 100_000  # replay capacity in transitions (all games together)
-    learning_starts: int = 5_000  # env steps collected before the first update
+    learning_starts: int = 5_000  # transitions in the replay before the first update
     replay_ratio: float = 0.25  # gradient updates per env step (0.25 = one update per 4 steps)
     n_step: int = 3  # n-step returns (1 = classic)
     double: bool = True  # double DQN: online argmax, target evaluation
-    target_update: int = 1_000  # hard target copy every this many updates (used when tau = 1)
-    tau: float = 1.0  # soft target update rate per update (1.0 = hard copies every target_update)
+    target_update: int = 1_000  # update the target network every this many gradient steps (see tau)
+    tau: float = (
+        1.0  # at each target update: 1.0 = copy the online network, < 1 = target += tau * (online - target)
+    )
     prioritized: bool = False  # proportional prioritized replay
-    per_alpha: float = 0.6  # priority exponent
-    per_beta: float = 0.4  # importance-sampling exponent at start (annealed to 1)
-    per_eps: float = 1e-6  # added to |TD error| for priorities
+    per_alpha: float = 0.6  # priority exponent (read only with prioritized=true)
+    per_beta: float = (
+        0.4  # importance-sampling exponent at start, annealed to 1 at trainer.total_steps (prioritized)
+    )
+    per_eps: float = 1e-6  # added to |TD error| for priorities (read only with prioritized=true)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check_learner("dqn")
+        check_range("agent.batch_size", self.batch_size, 1)
         check_range("agent.buffer_size", self.buffer_size, 1)
         check_range("agent.learning_starts", self.learning_starts, 0)
         check_range("agent.replay_ratio", self.replay_ratio, 0.0, lo_open=True)
@@ -272,6 +404,9 @@ class DQNConfig(AgentConfig):
         check_range("agent.per_alpha", self.per_alpha, 0.0)
         check_range("agent.per_beta", self.per_beta, 0.0, 1.0)
         check_range("agent.per_eps", self.per_eps, 0.0, lo_open=True)
+        check_unread(
+            "agent", self, ("per_alpha", "per_beta", "per_eps"), self.prioritized, "agent.prioritized=true"
+        )
         if self.batch_size > self.buffer_size:
             raise ConfigError(
                 f"agent.batch_size ({self.batch_size}) must be <= agent.buffer_size ({self.buffer_size})"
@@ -285,25 +420,36 @@ class DQNConfig(AgentConfig):
 
 @dataclass
 class PQNConfig(AgentConfig):
-    """Parallel Q-learning without replay: rollouts of many games, Q(lambda) targets, no target network."""
+    """Parallel Q-learning without replay: rollouts of many games, Q(lambda) targets, no target network.
+    A minibatch is n_envs * rollout_steps / minibatches transitions."""
 
     name: str = "pqn"  # learner
     rollout_steps: int = 16  # steps per game per rollout (a rollout is n_envs * rollout_steps transitions)
     epochs: int = 1  # passes over each rollout
     minibatches: int = 4  # minibatches per epoch (rollout is split evenly)
-    q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo)
+    q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo; rollout_steps > 1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.check_learner("pqn")
         check_range("agent.rollout_steps", self.rollout_steps, 1)
         check_range("agent.epochs", self.epochs, 1)
         check_range("agent.minibatches", self.minibatches, 1)
         check_range("agent.q_lambda", self.q_lambda, 0.0, 1.0)
+        check_unread("agent", self, ("q_lambda",), self.rollout_steps > 1, "agent.rollout_steps > 1")
         if self.minibatches > self.n_envs * self.rollout_steps:
             raise ConfigError(
                 f"agent.minibatches ({self.minibatches}) must be <= agent.n_envs * agent.rollout_steps "
                 f"({self.n_envs * self.rollout_steps})"
             )
+
+
+# saved configs of earlier versions hold keys this schema no longer has: loading one (a resume,
+# gridrl eval) moves them (old key -> new key) or drops them (-> None: nothing ever read them)
+RETIRED_KEYS: dict[str, dict[str, str | None]] = {
+    "pqn": {"agent.batch_size": None, "agent.epsilon.eval": "trainer.eval_epsilon"},
+    "dqn": {"agent.epsilon.eval": "trainer.eval_epsilon"},
+}
 
 
 # ------------------------------------------------------------------------------------------- trainer
@@ -316,6 +462,7 @@ class TrainerConfig:
     eval_every: int = 100_000  # evaluate the greedy policy every this many env steps (0 = only at the end)
     eval_episodes: int = 1000  # fixed evaluation layouts
     eval_seed: int = 12345  # seed of the evaluation layouts (independent of the training seed)
+    eval_epsilon: float = 0.0  # chance of a random action per step in evaluations (0 = greedy)
     log_every: int = 4_096  # write training scalars every this many env steps
     image_every: int = 0  # log game frames to TensorBoard every this many env steps (0 = at each eval)
     checkpoint_every: int = 200_000  # save a checkpoint every this many env steps (0 = only at the end)
@@ -336,6 +483,7 @@ class TrainerConfig:
         for key in ("eval_every", "log_every", "image_every", "checkpoint_every"):
             check_range(f"trainer.{key}", getattr(self, key), 0)
         check_range("trainer.eval_episodes", self.eval_episodes, 1)
+        check_range("trainer.eval_epsilon", self.eval_epsilon, 0.0, 1.0)
         check_range("trainer.keep_checkpoints", self.keep_checkpoints, 1)
         check_range("trainer.video_episodes", self.video_episodes, 1)
         check_range("trainer.threads", self.threads, 0)
@@ -348,13 +496,16 @@ class TrainerConfig:
 class Config:
     """A training run."""
 
-    env: EnvConfig = MISSING  # the game
+    env: Any = MISSING  # the game: EnvConfig (family grid) | MinAtarConfig | MiniGridConfig | GymConfig
     model: ModelConfig = MISSING  # the Q-network
     agent: Any = MISSING  # the learner (DQNConfig or PQNConfig)
     trainer: TrainerConfig = MISSING  # the loop
     seed: int = 0  # seed of everything random in training
     device: str = "auto"  # auto (cuda if available) | cpu | cuda
     resume: str | None = None  # run dir (or checkpoint file) to continue; the run goes on in that dir
+    init_from: str | None = (
+        None  # run dir, checkpoint or q_network.pt whose network weights start this new run
+    )
     name: str = "default"  # experiment name (used in the output path and the sweep summary)
 
     def __post_init__(self) -> None:
@@ -379,7 +530,8 @@ def register_configs() -> None:
     """Register the schemas so that YAML presets are validated against them."""
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=Config)
-    cs.store(group="env", name="base_env", node=EnvConfig)
+    for preset, family in BASE_ENV_PRESETS.items():
+        cs.store(group="env", name=preset, node=ENV_SCHEMAS[family])
     cs.store(group="model", name="base_model", node=ModelConfig)
     cs.store(group="agent", name="base_dqn", node=DQNConfig)
     cs.store(group="agent", name="base_pqn", node=PQNConfig)
@@ -387,15 +539,27 @@ def register_configs() -> None:
 
 
 def typed_node(node: Any) -> Any:
-    """A plain config node (e.g. a saved ``config.yaml``) typed by the schema; its agent by the learner's
-    own schema (``agent.name``: dqn or pqn), so that ``to_config`` validates it like a composed one."""
+    """A plain config node (e.g. a saved ``config.yaml``) typed by the schema: its env by the family's
+    schema (``env.family``; none: the grid game), its agent by the learner's (``agent.name``: dqn or
+    pqn), so that ``to_config`` validates it like a composed one. Keys of earlier versions
+    (:data:`RETIRED_KEYS`) are moved or dropped."""
     from omegaconf import OmegaConf
 
     name = OmegaConf.select(node, "agent.name")
     schema = {"dqn": DQNConfig, "pqn": PQNConfig}.get(str(name))
     if schema is None:
         raise ConfigError(f"agent.name={name!r} is not allowed; choose one of dqn, pqn")
+    node = node.copy()
+    for old, new in RETIRED_KEYS[str(name)].items():
+        value = OmegaConf.select(node, old, default=None)
+        parent, _, key = old.rpartition(".")
+        if value is None or key not in OmegaConf.select(node, parent):
+            continue
+        OmegaConf.select(node, parent).pop(key)
+        if new is not None:
+            OmegaConf.update(node, new, value, force_add=True)
     base = OmegaConf.structured(Config)
+    base.env = OmegaConf.structured(env_schema(OmegaConf.select(node, "env.family")))
     base.agent = OmegaConf.structured(schema)
     return OmegaConf.merge(base, node)
 
@@ -433,7 +597,14 @@ def unknown_key(key: str, schema: type) -> ConfigError:
     names = [f.name for f in fields(schema)] if is_dataclass(schema) else []
     prefix, _, last = key.rpartition(".")
     near = difflib.get_close_matches(last, names, n=3)
-    if near:
+    moved = {old: new for table in RETIRED_KEYS.values() for old, new in table.items() if new}
+    other: type[AgentConfig] | None = {DQNConfig: PQNConfig, PQNConfig: DQNConfig}.get(schema)
+    if key in moved:
+        hint = f"it is {moved[key]} now"
+    elif other is not None and last in {f.name for f in fields(other)}:
+        learner = "dqn" if other is DQNConfig else "pqn"
+        hint = f"only the {learner} learner reads it (agent={learner})"
+    elif near:
         hint = "did you mean " + " or ".join(f"{prefix}.{n}" if prefix else n for n in near) + "?"
     else:
         hint = "its keys: " + ", ".join(names)
@@ -460,60 +631,91 @@ def _reject_extra_keys(obj: Any, path: str) -> None:
 
 
 def check_env_keys(env: Any) -> None:
-    """``env.<key>`` overrides given to a command (a dict) name keys of :class:`EnvConfig` (a chosen
-    preset, already typed, passes)."""
-    names = [f.name for f in fields(EnvConfig)]
+    """``env.<key>`` overrides given to a command (a dict) name keys of some env family's schema (the
+    family's own schema checks them again when the game is built; a chosen preset, already typed, passes)."""
+    names = {f.name for schema in ENV_SCHEMAS.values() for f in fields(schema)}
+    family = env.get("family", "grid") if isinstance(env, dict) else "grid"
     for key in env if isinstance(env, dict) else ():
         if key not in names:
-            raise unknown_key(f"env.{key}", EnvConfig)
+            raise unknown_key(f"env.{key}", ENV_SCHEMAS.get(family, EnvConfig))
 
 
 def env_preset(name: str) -> dict[str, Any]:
-    """The keys of ``conf/env/<name>.yaml`` (its Hydra defaults list dropped)."""
+    """The keys of ``conf/env/<name>.yaml`` (``default``, ``minatar/breakout`` ...), its ``family`` set
+    from the base schema its defaults list names (its Hydra defaults list dropped)."""
     from omegaconf import OmegaConf
 
     path = CONF_DIR / "env" / f"{name}.yaml"
-    if not path.is_file():
-        have = sorted(p.stem for p in (CONF_DIR / "env").glob("*.yaml"))
-        raise ConfigError(f"env={name}: no such game preset; choose one of {', '.join(have)}")
+    if not path.is_file() or name.startswith("."):
+        raise ConfigError(f"env={name}: no such game preset; choose one of {', '.join(presets('env'))}")
     data = OmegaConf.to_container(OmegaConf.load(path))
     assert isinstance(data, dict)
-    data.pop("defaults", None)
-    return {str(k): v for k, v in data.items()}
+    bases = [BASE_ENV_PRESETS[d] for d in data.pop("defaults", None) or () if d in BASE_ENV_PRESETS]
+    out = {str(k): v for k, v in data.items()}
+    if bases:
+        out.setdefault("family", bases[0])
+    return out
 
 
 def load_env_config(
     preset: str | None = None,
-    base: EnvConfig | None = None,
+    base: GameConfig | None = None,
     overrides: list[str] | dict[str, Any] | None = None,
-) -> EnvConfig:
-    """The game outside Hydra: the schema's defaults, replaced by ``base`` or by the preset
+) -> GameConfig:
+    """The game outside Hydra: the defaults of its family's schema, replaced by ``base`` or by the preset
     ``conf/env/<preset>.yaml`` (the preset wins when both are given), then ``overrides`` (a dotlist
-    ``["key=value"]`` or a dict), validated by :class:`EnvConfig`."""
+    ``["key=value"]`` or a dict), validated by the schema. The family is the overrides' ``family``, else
+    the preset's, else ``base``'s, else the grid game."""
     from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError
 
-    node = OmegaConf.structured(EnvConfig)
+    schema: type = EnvConfig
     try:
-        if preset is not None:
-            node = OmegaConf.merge(node, env_preset(preset))
-        elif base is not None:
-            node = OmegaConf.merge(node, OmegaConf.structured(base))
-        if overrides:
-            extra = OmegaConf.from_dotlist(list(overrides)) if isinstance(overrides, list) else overrides
-            node = OmegaConf.merge(node, extra)
+        extra = OmegaConf.from_dotlist(list(overrides)) if isinstance(overrides, list) else overrides or {}
+        layers: list[Any] = [env_preset(preset)] if preset is not None else []
+        if not layers and base is not None:
+            layers = [OmegaConf.structured(base)]
+        family = OmegaConf.select(OmegaConf.create(extra), "family")
+        if layers and family is not None:
+            check_family(family, layers[0].get("family", "grid"))
+        if family is None and layers:
+            family = layers[0].get("family")
+        schema = env_schema(family)
+        node = OmegaConf.structured(schema)
+        for layer in [*layers, extra]:
+            node = OmegaConf.merge(node, layer)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - an unknown key or a value of the wrong type
+    except ConfigKeyError as exc:  # a key the family's schema lacks
+        raise unknown_key(f"env.{exc.key}", schema) from None
+    except Exception as exc:  # noqa: BLE001 - a value of the wrong type
         raise ConfigError(f"env: {str(exc).splitlines()[0]}") from None
     env = to_object(node, "env")
-    assert isinstance(env, EnvConfig)
+    assert isinstance(env, EnvConfig | MinAtarConfig | MiniGridConfig | GymConfig)
     return env
 
 
 # -------------------------------------------------------------------------------------- composition
 def presets(group: str) -> list[str]:
-    """The preset names of a config group (``env``, ``model``, ``agent``, ``trainer``, ``experiment``...)."""
-    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    """The preset names of a config group (``env``, ``model``, ``agent``, ``trainer``, ``experiment``...);
+    presets in subfolders by their path (``minatar/breakout``)."""
+    root = CONF_DIR / group
+    return sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.yaml"))
+
+
+def _path_safe(value: Any) -> str:
+    """``${gridrl.path_safe:...}``: a value fit for one path component (``minatar/breakout`` ->
+    ``minatar-breakout``), for run names made of preset choices."""
+    return str(value).replace("/", "-")
+
+
+def register_resolvers() -> None:
+    from omegaconf import OmegaConf
+
+    OmegaConf.register_new_resolver("gridrl.path_safe", _path_safe, replace=True)
+
+
+register_resolvers()  # on import: every process that composes or resolves a gridrl config has it
 
 
 def compose(

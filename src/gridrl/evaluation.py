@@ -1,12 +1,25 @@
-"""Greedy evaluation on a fixed set of layouts, scored against the oracle.
+"""Greedy evaluation on a fixed set of episodes, scored against a reference and against random play.
 
-The layouts are drawn once from ``eval_seed`` (independent of the training seed), so every evaluation
-of every run with the same game sees the same games. Each game plays exactly one episode.
+:func:`make_evaluator` picks the evaluator of an env config:
+
+* the built-in game (:class:`Evaluator`): layouts drawn once from ``eval_seed`` (independent of the
+  training seed), so every evaluation of every run with the same game sees the same games; each game
+  plays exactly one episode; the reference is the oracle (``oracle_ratio``);
+* the other families (:class:`EpisodeEvaluator`): copy ``i`` of the env reset with ``eval_seed + i``
+  plays one episode; the reference, where :mod:`gridrl.envs.reference` has one, is a published score
+  (MinAtar) or each episode's optimal return (MiniGrid) (``ref_ratio``).
+
+Both report ``normalized_score`` = (R - R_random) / (R_reference - R_random) with ``R_random`` the mean
+return of uniformly random actions on the same episodes, measured once per evaluator (left out where
+there is no reference or it equals random play's).
 
 Loop stop: on a static game (nothing moves, no slip) a greedy policy (epsilon 0) is a function of the
 observation, which is a function of the player's cell and the food left. If the player revisits a cell
 with the same food left, it is in a loop it can never leave: the game is stopped there and booked as the
 timeout it would have become (its return so far plus ``move_reward`` for every remaining step).
+
+Recording: ``run(policy, record=K)`` also keeps, in the same batched play, the RGB frames of the first K
+games at every step (:class:`Recording`), so a video shows exactly the games the evaluator scores.
 """
 
 from __future__ import annotations
@@ -16,11 +29,52 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridrl.config import EnvConfig
+from gridrl.config import EnvConfig, GameConfig
+from gridrl.envs.base import LoopEnv
+from gridrl.envs.factory import make_game, obs_spec
 from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, OUTCOME_TIMEOUT, GridGame
 from gridrl.game.oracle import oracle_returns
+from gridrl.game.render import ViewedGame
 
 Policy = Callable[[np.ndarray], np.ndarray]
+
+
+def random_policy(n_actions: int, seed: int) -> Policy:
+    """Uniformly random actions from its own generator (seeded): the baseline of ``normalized_score``."""
+    rng = np.random.default_rng([seed, 4])
+    return lambda obs: rng.integers(0, n_actions, len(obs))
+
+
+def normalized(mean: float, random: np.ndarray | None, reference_mean: float | None) -> dict[str, float]:
+    """``random_mean_return`` and ``normalized_score`` of the mean return ``mean``, where both the random
+    returns and a reference differing from random play's exist (else nothing)."""
+    if random is None or reference_mean is None:
+        return {}
+    from gridrl.stats import normalized_score
+
+    lo = float(random.mean())
+    if not np.isfinite(reference_mean) or reference_mean == lo:
+        return {"random_mean_return": lo}
+    return {"random_mean_return": lo, "normalized_score": float(normalized_score(mean, lo, reference_mean))}
+
+
+@dataclass
+class Recording:
+    """The first K games of an evaluation, step by step, as the evaluator played and booked them.
+
+    Row ``t`` of ``frames`` / ``returns`` is the state after step ``t`` (row 0: before the first step).
+    Game ``k`` is on screen for rows ``0 .. lengths[k]``: its last row is its final state (the food
+    eaten, the enemy touched, the timeout, or the step where the loop stop fired). Later rows of a game
+    are meaningless.
+    """
+
+    frames: np.ndarray  # (T + 1, K, 3, H, W) uint8 RGB frames in the game's colours
+    returns: np.ndarray  # (T + 1, K) return so far at each row
+    lengths: np.ndarray  # (K,) steps on screen (a loop-stopped game: the step it was stopped at)
+    outcomes: np.ndarray  # (K,) the evaluator's outcome: 1 food, 2 enemy, 3 timeout
+    booked_returns: np.ndarray  # (K,) the evaluator's returns (a loop stop books the whole timeout)
+    loop_stopped: np.ndarray  # (K,) bool: stopped by the loop rule
+    max_steps: int
 
 
 @dataclass
@@ -30,6 +84,8 @@ class EvalResult:
     outcomes: np.ndarray  # (episodes,) 1 food, 2 enemy, 3 timeout
     loop_stopped: np.ndarray  # (episodes,) bool: stopped by the loop rule
     oracle: np.ndarray  # (episodes,) the oracle's return on each layout
+    recording: Recording | None = None  # the first games step by step (``Evaluator.run(record=K)``)
+    random: np.ndarray | None = None  # (episodes,) random play's return on each layout
 
     def summary(self) -> dict[str, float]:
         oracle_mean = float(self.oracle.mean())
@@ -48,6 +104,7 @@ class EvalResult:
             "oracle_mean_return": oracle_mean,
             # share of the oracle's mean return (1.0 = optimal); undefined when the oracle scores <= 0
             "oracle_ratio": mean / oracle_mean if oracle_mean > 0 else float("nan"),
+            **normalized(mean, self.random, oracle_mean),  # the oracle is the reference
         }
 
 
@@ -58,6 +115,7 @@ class Evaluator:
         game.reset(seed)
         self.layouts = game.get_state()
         self._oracle: np.ndarray | None = None
+        self._random: np.ndarray | None = None
 
     def layout_frames(self, k: int) -> np.ndarray:
         """RGB pictures (k, 3, H, W) uint8 of the first ``k`` evaluation layouts."""
@@ -72,15 +130,43 @@ class Evaluator:
             self._oracle = oracle_returns(self.cfg, self.layouts, seed=self.seed)
         return self._oracle
 
+    @property
+    def random_returns(self) -> np.ndarray:
+        """Random play's return on each layout (measured once, without the loop stop)."""
+        if self._random is None:
+            policy = random_policy(GridGame(self.cfg, 1).n_actions, self.seed)
+            self._random = self._play(policy, 0.0, None, loop_stop=False).returns
+        return self._random
+
     def run(
         self,
         policy: Policy,
         epsilon: float = 0.0,
         rng: np.random.Generator | None = None,
         loop_stop: bool = True,
+        record: int = 0,
+    ) -> EvalResult:
+        """Play every layout once with ``policy`` (one call per step on all unfinished games).
+
+        ``record`` > 0 also returns the first ``record`` games as a :class:`Recording` (in
+        ``EvalResult.recording``); it changes no score.
+        """
+        result = self._play(policy, epsilon, rng, loop_stop, record)
+        result.random = self.random_returns
+        return result
+
+    def _play(
+        self,
+        policy: Policy,
+        epsilon: float,
+        rng: np.random.Generator | None,
+        loop_stop: bool,
+        record: int = 0,
     ) -> EvalResult:
         cfg, n = self.cfg, self.episodes
-        game = GridGame(cfg, n)
+        if not 0 <= record <= n:
+            raise ValueError(f"record={record}: choose 0 .. episodes ({n})")
+        game = ViewedGame(cfg, n) if record else GridGame(cfg, n)
         game.reset(self.seed + 1)  # randomness of moving entities / respawns during evaluation
         obs = game.set_state(self.layouts)
         rng = rng or np.random.default_rng(self.seed + 2)
@@ -94,6 +180,7 @@ class Evaluator:
         rows = np.arange(n)
         visited[rows, game.player[:, 1] * cfg.width + game.player[:, 0]] = True
         food_left = game.food_alive.sum(1)
+        rec = _Recorder(game, record) if isinstance(game, ViewedGame) else None
         while active.any():
             idx = np.flatnonzero(active)
             actions = np.zeros(n, dtype=np.int64)
@@ -125,4 +212,186 @@ class Evaluator:
                     outcomes[g] = OUTCOME_TIMEOUT
                     looped[g] = True
                     active &= ~loop
-        return EvalResult(returns, lengths, outcomes, looped, self.oracle)
+            if rec is not None:
+                rec.add(done, active, info)
+        recording = rec.result(returns, outcomes, looped) if rec is not None else None
+        return EvalResult(returns, lengths, outcomes, looped, self.oracle, recording)
+
+
+class _Recorder:
+    """Collects a :class:`Recording` of the first ``k`` games of a :class:`ViewedGame` during ``run``."""
+
+    def __init__(self, game: ViewedGame, k: int) -> None:
+        self.game, self.k = game, k
+        self.frames = [game.frames(slice(0, k))]
+        self.returns = [np.zeros(k)]
+        self.lengths = np.zeros(k, dtype=np.int64)
+        self.on = np.ones(k, dtype=bool)  # games still on screen
+
+    def add(self, done: np.ndarray, active: np.ndarray, info: dict[str, np.ndarray]) -> None:
+        """After a step: ``done`` games ended this step, ``active`` ones play on (loop stops applied)."""
+        if not self.on.any():
+            return
+        k, game = self.k, self.game
+        frames, returns = game.frames(slice(0, k)), game.ep_return[:k].copy()
+        ended = done[:k]
+        if ended.any():  # auto-reset: their last state is the one the game kept
+            frames[ended] = game.final_frames(np.flatnonzero(ended))
+            returns[ended] = info["episode_return"][:k][ended]
+        self.frames.append(frames)
+        self.returns.append(returns)
+        off = self.on & ~active[:k]
+        self.lengths[off] = len(self.frames) - 1
+        self.on &= ~off
+
+    def result(self, returns: np.ndarray, outcomes: np.ndarray, looped: np.ndarray) -> Recording:
+        k = self.k
+        return Recording(
+            np.stack(self.frames),
+            np.stack(self.returns),
+            self.lengths,
+            outcomes[:k].copy(),
+            returns[:k].copy(),
+            looped[:k].copy(),
+            self.game.cfg.max_steps,
+        )
+
+
+# ---------------------------------------------------------------------------------- other families
+@dataclass
+class EpisodeResult:
+    """One seeded episode per copy of an env of another family (:class:`EpisodeEvaluator`)."""
+
+    returns: np.ndarray  # (episodes,) returns in the env's own units
+    lengths: np.ndarray  # (episodes,) steps
+    truncated: np.ndarray  # (episodes,) bool: ended by a step limit
+    reference: np.ndarray | None  # (episodes,) the reference return of each episode (None: none)
+    random: np.ndarray | None = None  # (episodes,) random play's return (where there is a reference)
+
+    def summary(self) -> dict[str, float]:
+        mean = float(self.returns.mean())
+        out = {
+            "episodes": int(len(self.returns)),
+            "mean_return": mean,
+            "std_return": float(self.returns.std()),
+            "min_return": float(self.returns.min()),
+            "max_return": float(self.returns.max()),
+            "mean_length": float(self.lengths.mean()),
+            "timeout_rate": float(self.truncated.mean()),
+        }
+        if self.reference is None:
+            return out
+        ref = float(self.reference.mean())
+        out["reference_mean_return"] = ref
+        # share of the reference's mean return; undefined when the reference scores <= 0
+        out["ref_ratio"] = mean / ref if ref > 0 else float("nan")
+        return {**out, **normalized(mean, self.random, ref)}
+
+
+class EpisodeEvaluator:
+    """Greedy evaluation of an env without an oracle: copy ``i`` of ``make_game(cfg, episodes)`` is reset
+    with ``seed + i`` and plays one episode (the same episodes at every evaluation of a policy that acts
+    the same). Reference returns (:func:`gridrl.envs.reference.game_reference`) and random play's are
+    computed once, on first use."""
+
+    def __init__(self, cfg: GameConfig, episodes: int, seed: int) -> None:
+        self.cfg, self.episodes, self.seed = cfg, episodes, seed
+        self._game: LoopEnv | None = None
+        self._reference: tuple[np.ndarray, str] | None | bool = False  # False: not looked up yet
+        self._random: np.ndarray | None = None
+
+    @property
+    def game(self) -> LoopEnv:
+        if self._game is None:
+            game = make_game(self.cfg, self.episodes)
+            assert isinstance(game, LoopEnv)
+            self._game = game
+        return self._game
+
+    @property
+    def reference(self) -> np.ndarray | None:
+        """The reference return of each episode, or None where there is none."""
+        if self._reference is False:
+            from gridrl.envs.reference import game_reference
+
+            self._reference = game_reference(self.cfg, range(self.seed, self.seed + self.episodes))
+        return None if not self._reference else self._reference[0]  # type: ignore[index]
+
+    @property
+    def reference_source(self) -> str | None:
+        """Where the reference comes from (None: no reference)."""
+        return None if self.reference is None else self._reference[1]  # type: ignore[index]
+
+    @property
+    def random_returns(self) -> np.ndarray:
+        """Random play's return on each episode (measured once)."""
+        if self._random is None:
+            self._random = self._play(random_policy(self.game.n_actions, self.seed), 0.0, None).returns
+        return self._random
+
+    def layout_frames(self, k: int) -> np.ndarray:
+        """RGB pictures (k, 3, H, W) uint8 of the first ``k`` evaluation episodes' first states."""
+        game = make_game(self.cfg, min(k, self.episodes))
+        assert isinstance(game, LoopEnv)
+        try:
+            game.reset(self.seed)
+            return np.ascontiguousarray(game.render().transpose(0, 3, 1, 2))
+        finally:
+            game.close()
+
+    def run(
+        self, policy: Policy, epsilon: float = 0.0, rng: np.random.Generator | None = None
+    ) -> EpisodeResult:
+        """Play every episode once with ``policy`` (one call per step on the unfinished copies);
+        ``epsilon``: chance of a random action per step (own generator, from ``rng`` or the seed)."""
+        result = self._play(policy, epsilon, rng)
+        if self.reference is not None:
+            result.random = self.random_returns
+        return result
+
+    def _play(self, policy: Policy, epsilon: float, rng: np.random.Generator | None) -> EpisodeResult:
+        n, game = self.episodes, self.game
+        rng = rng or np.random.default_rng(self.seed + 2)
+        obs, _ = game.reset(self.seed)
+        returns = np.zeros(n)
+        lengths = np.zeros(n, dtype=np.int64)
+        truncated = np.zeros(n, dtype=bool)
+        active = np.ones(n, dtype=bool)
+        actions = np.zeros(n, dtype=np.int64)
+        while active.any():
+            idx = np.flatnonzero(active)
+            acts = np.asarray(policy(obs[idx]), dtype=np.int64)
+            if epsilon > 0.0:
+                explore = rng.random(len(idx)) < epsilon
+                acts = np.where(explore, rng.integers(0, game.n_actions, len(idx)), acts)
+            actions[idx] = acts
+            obs, _, term, trunc, info = game.step(actions, active)
+            done = (term | trunc) & active
+            if done.any():
+                d = np.flatnonzero(done)
+                returns[d] = info["episode_return"][d]
+                lengths[d] = info["episode_length"][d]
+                truncated[d] = trunc[d]
+                active &= ~done
+        return EpisodeResult(returns, lengths, truncated, self.reference)
+
+    def close(self) -> None:
+        if self._game is not None:
+            self._game.close()
+            self._game = None
+
+
+AnyEvaluator = Evaluator | EpisodeEvaluator
+
+
+def make_evaluator(cfg: GameConfig, episodes: int, seed: int) -> AnyEvaluator:
+    """The evaluator of the game of ``cfg``: :class:`Evaluator` (the built-in game, against its oracle)
+    or :class:`EpisodeEvaluator` (every other family)."""
+    if isinstance(cfg, EnvConfig):
+        return Evaluator(cfg, episodes, seed)
+    return EpisodeEvaluator(cfg, episodes, seed)
+
+
+def n_actions_of(cfg: GameConfig) -> int:
+    """The action count of the game of ``cfg`` (for epsilon-greedy wrappers)."""
+    return obs_spec(cfg)[1]

@@ -24,15 +24,8 @@ import numpy as np
 
 from gridrl.config import EnvConfig
 from gridrl.game.grid import ACTION_TABLES, OUTCOME_NAMES
-from gridrl.game.render import (
-    NO_DISPLAY_MESSAGE,
-    NoDisplayError,
-    ViewedGame,
-    Window,
-    annotate,
-    has_display,
-    upscale,
-)
+from gridrl.game.render import ViewedGame, annotate, upscale
+from gridrl.window import NO_DISPLAY_MESSAGE, NoDisplayError, Window, has_display
 
 __all__ = [
     "KEY_MOVES",

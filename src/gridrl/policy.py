@@ -8,6 +8,7 @@ actions = agent.act(obs)                                          # uint8 (N, C,
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from gridrl.checkpoint import CheckpointError, load_weights
-from gridrl.config import Config, ConfigError, EnvConfig, to_config, typed_node
+from gridrl.config import Config, ConfigError, EnvConfig, GameConfig, to_config, typed_node
 
 Policy = Callable[[np.ndarray], np.ndarray]  # uint8 observations (N, C, H, W) -> actions (N,)
 
@@ -35,9 +36,11 @@ class Agent:
     device: Any  # torch.device
 
     @property
-    def env(self) -> EnvConfig:
+    def env(self) -> GameConfig:
         """The game it was trained on."""
-        return self.config.env
+        env = self.config.env
+        assert isinstance(env, GameConfig)
+        return env
 
     def q_values(self, obs: np.ndarray) -> np.ndarray:
         """Q-values (N, n_actions) of uint8 observations (N, C, H, W), or (n_actions,) of one (C, H, W)."""
@@ -56,44 +59,45 @@ class Agent:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         return self.act(obs)
 
-    def check_game(self, env: EnvConfig, changes: list[str] | None = None) -> None:
-        """Refuse a game whose observations or actions differ in shape or meaning from the trained one."""
-        from gridrl.game.grid import n_actions, obs_shape
+    def check_game(self, env: GameConfig, changes: list[str] | None = None) -> None:
+        """Refuse a game whose observations or actions differ in shape or meaning from the trained one:
+        another family, another observation shape or action count, and for the built-in game another
+        grid size, view or action set."""
+        from gridrl.envs.factory import game_label, obs_spec
 
         trained = self.env
-        keys = ("height", "width", "obs_mode", "actions")
-        differ = [k for k in keys if getattr(trained, k) != getattr(env, k)]
-        if not differ:
+        (old_shape, old_n), (new_shape, new_n) = obs_spec(trained), obs_spec(env)
+        keys = ("height", "width", "obs_mode", "actions") if isinstance(env, EnvConfig) else ()
+        differ = [k for k in keys if getattr(trained, k, None) != getattr(env, k)]
+        if trained.family == env.family and old_shape == new_shape and old_n == new_n and not differ:
             return
-        old_in, new_in = "x".join(map(str, obs_shape(trained))), "x".join(map(str, obs_shape(env)))
-        diff = ", ".join(f"{k} {getattr(trained, k)} -> {getattr(env, k)}" for k in differ)
+        if not differ and trained.family == env.family:  # the settings that changed
+            differ = [
+                f.name for f in dataclasses.fields(env) if getattr(trained, f.name) != getattr(env, f.name)
+            ]
+        if differ:
+            diff = ", ".join(f"{k} {getattr(trained, k)} -> {getattr(env, k)}" for k in differ)
+        else:
+            diff = f"{game_label(trained)} -> {game_label(env)}"
+        keep = (
+            "keep the grid size, obs_mode and actions (change n_enemies, n_food, motions, rewards, max_steps, "
+            "slip, colours)"
+            if isinstance(trained, EnvConfig)
+            else f"keep the {trained.family} family, its observations and its action set"
+        )
+        old_in, new_in = "x".join(map(str, old_shape)), "x".join(map(str, new_shape))
         raise ConfigError(
             f"{' '.join(changes) if changes else 'this game'} changes what the network sees or does ({diff}): "
-            f"it was trained on {old_in} observations and {n_actions(trained)} actions, this game gives "
-            f"{new_in} and {n_actions(env)}; keep the grid size, obs_mode and actions (change n_enemies, "
-            "n_food, motions, rewards, max_steps, slip, colours)"
+            f"it was trained on {old_in} observations and {old_n} actions, this game gives {new_in} "
+            f"observations and {new_n} actions; {keep}"
         )
-
-
-def epsilon_policy(policy: Policy, epsilon: float, n_actions: int, seed: int) -> Policy:
-    """``policy`` with a random action (own generator from ``seed``) with chance ``epsilon`` per game."""
-    if epsilon <= 0.0:
-        return policy
-    rng = np.random.default_rng(seed)
-
-    def act(obs: np.ndarray) -> np.ndarray:
-        a = np.asarray(policy(obs)).astype(np.int64)
-        explore = rng.random(len(a)) < epsilon
-        return np.where(explore, rng.integers(0, n_actions, len(a)), a)
-
-    return act
 
 
 def load(target: str | Path, device: str = "cpu") -> Agent:
     """The agent of a run dir (its final weights, else its newest checkpoint), a checkpoint, ``best.pt``
     or a bare ``q_network.pt`` with a ``config.yaml`` beside it; loaded as data only."""
     from gridrl.agent.networks import build_q_network
-    from gridrl.game.grid import n_actions, obs_shape
+    from gridrl.envs.factory import obs_spec
     from gridrl.trainer import resolve_device
 
     found = load_weights(target)
@@ -104,7 +108,7 @@ def load(target: str | Path, device: str = "cpu") -> Agent:
         config = to_config(typed_node(node))
     except ConfigError as exc:
         raise CheckpointError(f"{found.path}: its saved config is invalid: {exc}") from None
-    net = build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
+    net = build_q_network(config.model, *obs_spec(config.env))
     try:
         net.load_state_dict(found.state)
     except (RuntimeError, KeyError, TypeError) as exc:

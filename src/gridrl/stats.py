@@ -13,6 +13,8 @@ with the pre-3.0 signature: TypeError under pandas 3.1), and ``scipy.stats.boots
 Results are deterministic given ``seed``; each config (or pair) draws from its own stream seeded by
 ``(seed, its name)``, so adding a config leaves the others' intervals unchanged. Fewer than 2 runs give
 no interval: ``low`` and ``high`` are NaN. Only numpy is imported here; matplotlib inside the writers.
+Its length is the four estimators plus their figure and table writers, kept together so that a table
+and its figure always show the same numbers.
 """
 
 from __future__ import annotations

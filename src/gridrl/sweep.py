@@ -11,6 +11,9 @@ joblib, submitit) and sweeper (basic, optuna) because it only talks through file
   ``failed.json`` (written by the runner for a failed job) and the checkpoint names. Every job end
   refreshes the summary too, so a long (SLURM) sweep has one before it ends.
 
+It is longer than most modules because the summary must be right for every launcher's failure modes
+(killed jobs, relaunches, jobs without the callback); the run-dir files it reads are :mod:`gridrl.rundir`'s.
+
 ``python -m gridrl.sweep <sweep dir>`` rewrites the summary by hand (e.g. after a killed sweep).
 """
 

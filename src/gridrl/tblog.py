@@ -14,8 +14,8 @@ from torch.utils.tensorboard.summary import hparams
 
 EPISODIC_RETURN = "charts/episodic_return"  # mean return of the training episodes finished since the last log
 EPISODIC_LENGTH = "charts/episodic_length"  # their mean length
-FOOD_RATE = "charts/food_rate"  # share of those episodes that ended on food
-ENEMY_RATE = "charts/enemy_rate"  # share that ended on an enemy
+FOOD_RATE = "charts/food_rate"  # built-in game: share of those episodes that ended on food
+ENEMY_RATE = "charts/enemy_rate"  # built-in game: share that ended on an enemy
 EPSILON = "charts/epsilon"  # exploration rate
 SPS = "charts/SPS"  # env steps per second of wall time since the last log
 UPDATES = "charts/updates"  # gradient steps so far
@@ -23,10 +23,12 @@ LEARNING_RATE = "charts/learning_rate"  # current learning rate
 TD_LOSS = "losses/td_loss"  # TD loss of the latest update (mean over its minibatches)
 Q_VALUES = "losses/q_values"  # mean Q(s, a) of the latest update's minibatches
 EVAL_MEAN_RETURN = "eval/mean_return"  # greedy mean return on the fixed evaluation layouts (game units)
-EVAL_ORACLE_RATIO = "eval/oracle_ratio"  # that mean over the oracle's mean (1.0 = optimal)
-EVAL_FOOD_RATE = "eval/food_rate"  # evaluation episodes ending on food
-EVAL_ENEMY_RATE = "eval/enemy_rate"  # evaluation episodes ending on an enemy
-EVAL_TIMEOUT_RATE = "eval/timeout_rate"  # evaluation episodes timing out (loop-stopped included)
+EVAL_ORACLE_RATIO = "eval/oracle_ratio"  # built-in game: that mean over the oracle's mean (1.0 = optimal)
+EVAL_REF_RATIO = "eval/ref_ratio"  # other families: that mean over the reference's (gridrl.envs.reference)
+EVAL_NORMALIZED_SCORE = "eval/normalized_score"  # (R - R_random) / (R_reference - R_random); reference: the oracle, or ref_ratio's
+EVAL_FOOD_RATE = "eval/food_rate"  # built-in game: evaluation episodes ending on food
+EVAL_ENEMY_RATE = "eval/enemy_rate"  # built-in game: evaluation episodes ending on an enemy
+EVAL_TIMEOUT_RATE = "eval/timeout_rate"  # evaluation episodes timing out / truncated (loop-stopped included)
 EVAL_MEAN_LENGTH = "eval/mean_length"  # mean evaluation episode length
 TIME_PREFIX = "time/"  # seconds spent per phase (collect, update, eval, checkpoint) since the start
 GAME_FRAMES = "game/frames"  # a few evaluation layouts as images

@@ -7,6 +7,7 @@ collect (one batched forward for N games) -> store (the learner) -> learn (when 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -21,17 +22,20 @@ from typing import Any
 
 import numpy as np
 import torch
+from omegaconf import OmegaConf
 
 from gridrl import checkpoint as ckpt
 from gridrl import tblog
-from gridrl.agent.common import Learner, epsilon_at, lr_at
+from gridrl.agent.common import Learner, epsilon_at
 from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
-from gridrl.config import Config, DQNConfig, PQNConfig
-from gridrl.evaluation import Evaluator
-from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame, n_actions
-from gridrl.reports import TrainingReporter
+from gridrl.config import Config, ConfigError, DQNConfig, PQNConfig
+from gridrl.envs.base import LoopEnv
+from gridrl.envs.factory import game_label, make_game, obs_spec, truncation_gap
+from gridrl.evaluation import Evaluator, make_evaluator
+from gridrl.game.grid import OUTCOME_ENEMY, OUTCOME_FOOD, GridGame
+from gridrl.reports import TrainingReporter, play
 from gridrl.rundir import RunDir, atomic_write
 
 log = logging.getLogger("gridrl")
@@ -92,8 +96,8 @@ def resolve_conv(conv: str, precision: str, device: torch.device) -> str:
 
 
 def make_learner(cfg: Config, device: torch.device) -> Learner:
-    shape = GridGame(cfg.env, 1).obs_shape
-    net = build_q_network(cfg.model, shape, n_actions(cfg.env))
+    shape, n_actions = obs_spec(cfg.env)
+    net = build_q_network(cfg.model, shape, n_actions)
     precision = resolve_precision(cfg.trainer.precision, device)
     net.use_banded(resolve_conv(cfg.trainer.conv, precision, device) == "banded")
     learner: Learner
@@ -117,9 +121,40 @@ def _dqn(
         cfg.trainer.total_steps,
         device,
         cfg.seed,
-        cfg.env.max_steps,
+        truncation_gap(cfg.env),
         precision,
     )
+
+
+def warm_start(cfg: Config) -> tuple[dict[str, torch.Tensor], str]:
+    """The network weights ``cfg.init_from`` names (a run dir, checkpoint or ``q_network.pt``; data only),
+    checked against this run's game (observation shape and actions, as ``gridrl eval`` checks a game)
+    and network; and where they come from, for the log. A mismatch is a one-line ConfigError."""
+    from gridrl.policy import load
+
+    assert cfg.init_from
+    with torch.random.fork_rng(devices=[]):  # building networks here draws nothing from the run's stream
+        source = load(cfg.init_from)
+        source.check_game(cfg.env, [f"init_from={cfg.init_from}: this run's game"])
+        weights = source.net.state_dict()
+        try:
+            build_q_network(cfg.model, *obs_spec(cfg.env)).load_state_dict(weights)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"init_from={cfg.init_from}: its network (model {source.config.model.name}) does not fit this "
+                f"run's model ({cfg.model.name}): {str(exc).splitlines()[-1].strip()[:200]}; keep the model "
+                "it was trained with"
+            ) from None
+    steps = "?" if source.env_step is None else f"{source.env_step:,}"
+    return weights, (
+        f"online network weights of {source.weights} ({steps} env steps of {source.config.agent.name} on "
+        f"{game_label(source.env)}); optimizer and counters start fresh"
+    )
+
+
+def restart_seed(seed: int, env_step: int) -> int:
+    """The reset seed of the games restarted by a resume at ``env_step`` (copy i gets it + i)."""
+    return int(np.random.SeedSequence([seed, env_step]).generate_state(1)[0] >> 1)
 
 
 def _tensors(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
@@ -139,10 +174,10 @@ class Trainer:
         configure_torch(tr.threads, tr.deterministic, self.device)
         random.seed(cfg.seed)
         torch.manual_seed(cfg.seed)
-        self.game = GridGame(cfg.env, cfg.agent.n_envs)
+        self.game = make_game(cfg.env, cfg.agent.n_envs)  # the built-in GridGame, or an env adapter
         self.obs = self.game.reset(seed=cfg.seed)[0].copy()
         self.learner = make_learner(cfg, self.device)
-        self.evaluator = Evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
+        self.evaluator = make_evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
         # counters (env steps are all games together)
         self.env_step = 0
         self.episodes = 0
@@ -165,8 +200,9 @@ class Trainer:
         self.reporter = TrainingReporter(
             self.run_files, self.tb, self.evaluator, tr.video_episodes if tr.video else 0
         )
-        if self.env_step == 0:
+        if self.env_step == 0:  # a new run (a resumed one has its weights and its start line)
             self._log_start()
+            self._warm_start()
         old_handlers = self._install_signal_handlers()
         bar = self._progress_bar()
         start_wall, start_step = time.perf_counter(), self.env_step
@@ -198,9 +234,22 @@ class Trainer:
             if bar is not None:
                 bar.close()
             self._restore_signal_handlers(old_handlers)
-            if self.tb is not None:
-                self.tb.close()
+            self._close()
         return result
+
+    def _warm_start(self) -> None:
+        """A new run with ``init_from``: start from those network weights."""
+        if self.cfg.init_from:
+            weights, source = warm_start(self.cfg)
+            self.learner.init_weights(weights)
+            log.info("init_from: %s", source)
+
+    def _close(self) -> None:
+        """Close the TensorBoard writer and the games (an env adapter holds its envs' resources)."""
+        if self.tb is not None:
+            self.tb.close()
+        if isinstance(self.game, LoopEnv):
+            self.game.close()
 
     def _collect(self, epsilon: float) -> None:
         with self._timed("collect"):
@@ -255,17 +304,23 @@ class Trainer:
         assert self.tb is not None
         self.tb.hparams(
             _flat_hparams(self.cfg),
-            {
-                k: self.last_eval.get(k, float("nan"))
-                for k in ("mean_return", "oracle_ratio", "food_rate", "enemy_rate")
-            },
+            {k: v for k, v in self.last_eval.items() if k in HPARAM_METRICS},
             self.env_step,
         )
+        ev = self.last_eval
+        ratio = next(
+            (
+                f" ({100 * ev[k]:.1f}% of the {name})"
+                for k, name in RATIOS
+                if math.isfinite(ev.get(k, math.nan))
+            ),
+            "",
+        )
         log.info(
-            "done: %d env steps, eval mean return %.2f (%.1f%% of the oracle); weights in %s",
+            "done: %d env steps, eval mean return %.2f%s; weights in %s",
             self.env_step,
-            self.last_eval.get("mean_return", float("nan")),
-            100 * self.last_eval.get("oracle_ratio", float("nan")),
+            ev.get("mean_return", float("nan")),
+            ratio,
             self.run_files.final_weights,
         )
         return summary
@@ -275,10 +330,16 @@ class Trainer:
         """Score the greedy policy on the fixed layouts; the reporter writes what it shows."""
         assert self.reporter is not None
         with self._timed("eval"):
-            stats = self.evaluator.run(self.learner.greedy, epsilon=self.cfg.agent.epsilon.eval).summary()
+            result = play(
+                self.evaluator,
+                self.learner.greedy,
+                self.cfg.trainer.eval_epsilon,
+                self.reporter.video_episodes,
+            )
+            stats = result.summary()
             stats["env_step"] = self.env_step
             self.last_eval = stats
-            self.reporter.report(stats, self.env_step, self.learner.greedy)
+            self.reporter.report(stats, self.env_step, result, self.learner.greedy)
         if stats["mean_return"] > self.best_eval:
             self.best_eval = stats["mean_return"]
             self.reporter.save_best(self.env_step, stats, self.config_yaml, self.learner.online.state_dict())
@@ -294,11 +355,7 @@ class Trainer:
             "config_yaml": self.config_yaml,
             "counters": {"episodes": self.episodes, "best_eval": self.best_eval},
             "learner": learner_state,
-            "game": {
-                "arrays": _tensors(self.game.get_state()),
-                "rng": self.game.rng.bit_generator.state,
-                "obs": torch.from_numpy(self.obs),
-            },
+            "game": self._game_state(),
             "rng": {"python": random.getstate(), "torch": torch.get_rng_state()},
             "log": {
                 "window": {k: torch.tensor(v) for k, v in self._window.items()},
@@ -307,17 +364,36 @@ class Trainer:
                 "last_eval": self.last_eval,
                 "times": self.times,
             },
-            "eval_layouts": _tensors(self.evaluator.layouts),
+            "eval_layouts": _tensors(self.evaluator.layouts) if isinstance(self.evaluator, Evaluator) else {},
         }
+
+    def _game_state(self) -> dict[str, Any]:
+        """The built-in game's exact state; an external env's cannot be saved (only the observation the
+        learner last saw, which a resume bootstraps the cut episodes from)."""
+        obs = torch.from_numpy(self.obs)
+        if isinstance(self.game, GridGame):
+            return {
+                "arrays": _tensors(self.game.get_state()),
+                "rng": self.game.rng.bit_generator.state,
+                "obs": obs,
+            }
+        return {"obs": obs}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.env_step = int(state["env_step"])
         self.episodes = int(state["counters"]["episodes"])
         self.best_eval = float(state["counters"]["best_eval"])
         self.learner.load_state_dict(state["learner"])
-        self.game.set_state(_arrays(state["game"]["arrays"]))
-        self.game.rng.bit_generator.state = state["game"]["rng"]
-        self.obs = state["game"]["obs"].numpy().copy()
+        if "schedule" not in state["learner"]:  # a checkpoint of an earlier version: its budget's segment
+            saved_total = int(OmegaConf.create(state["config_yaml"]).trainer.total_steps)
+            self.learner.schedule = dataclasses.replace(self.learner.schedule, end=saved_total)
+        self.learner.set_budget(self.env_step, self.cfg.trainer.total_steps)
+        if isinstance(self.game, GridGame):
+            self.game.set_state(_arrays(state["game"]["arrays"]))
+            self.game.rng.bit_generator.state = state["game"]["rng"]
+            self.obs = state["game"]["obs"].numpy().copy()
+        else:
+            self._restart_games(state["game"]["obs"].numpy())
         lg = state["log"]
         self._window = {k: v.tolist() for k, v in lg["window"].items()}
         self.recent_returns = list(lg["recent_returns"])
@@ -326,9 +402,55 @@ class Trainer:
             dict(lg["last_eval"]),
             dict(lg["times"]),
         )
-        self.evaluator.layouts = _arrays(state["eval_layouts"])
+        if isinstance(self.evaluator, Evaluator):
+            self.evaluator.layouts = _arrays(state["eval_layouts"])
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
+
+    def log_resume(self, path: Path) -> None:
+        """The resume line: where the run continues from and what its schedules do from here."""
+        step, total, agent = self.env_step, self.cfg.trainer.total_steps, self.cfg.agent
+        left = f"over the remaining {_count(total - step)} steps"
+        lr = self.learner.lr_at(step)
+        if not agent.lr_anneal:
+            parts = [f"lr {lr:.3g} constant"]
+        else:
+            parts = [f"lr {lr:.3g} -> 0 {left}" if lr > 0 else "lr 0 (annealed)"]
+        eps, now = agent.epsilon, epsilon_at(step, agent.epsilon)
+        if eps.schedule == "exponential":
+            parts.append(
+                f"epsilon {now:.3g} -> {eps.end:g} (exponential, {_count(eps.decay_steps)} steps per factor e)"
+            )
+        elif step < eps.decay_steps:
+            parts.append(f"epsilon {now:.3g} -> {eps.end:g} at step {_count(eps.decay_steps)}")
+        else:
+            parts.append(f"epsilon {now:.3g} held")
+        if isinstance(agent, DQNConfig) and agent.prioritized:
+            parts.append(f"PER beta {self.learner.schedule.per_beta_at(step):.3g} -> 1 {left}")
+        log.info("resumed from %s at env step %d of %d: %s", path, step, total, ", ".join(parts))
+        if agent.lr_anneal and lr == 0.0 and step < total:
+            log.warning(
+                "the learning rate has annealed to 0 (agent.lr_anneal) and stays 0: this extension will not "
+                "change the weights. To train on with a new schedule, start a new run from them: init_from=%s",
+                self.run_dir,
+            )
+
+    def _restart_games(self, saved_obs: np.ndarray) -> None:
+        """Resume of an external env: its state was not saved, so every game's episode in flight ends
+        at the checkpoint (the learner bootstraps it from the saved observation, as a timeout) and the
+        games restart with a reset seeded from the run's seed and the env step."""
+        seed = restart_seed(self.cfg.seed, self.env_step)
+        self.learner.cut_episodes(saved_obs)
+        self.obs = self.game.reset(seed=seed)[0].copy()
+        log.info(
+            "resume: %s keeps no state in a checkpoint, so its %d games restart here with reset(seed=%d) "
+            "(from seed %d and env step %d); their unfinished episodes end as timeouts (not counted)",
+            game_label(self.cfg.env),
+            self.game.n,
+            seed,
+            self.cfg.seed,
+            self.env_step,
+        )
 
     def save_checkpoint(self) -> Path:
         with self._timed("checkpoint"):
@@ -350,8 +472,9 @@ class Trainer:
         rets = info["episode_return"][idx].tolist()
         self._window["returns"] += rets
         self._window["lengths"] += info["episode_length"][idx].tolist()
-        self._window["food"] += (info["outcome"][idx] == OUTCOME_FOOD).tolist()
-        self._window["enemy"] += (info["outcome"][idx] == OUTCOME_ENEMY).tolist()
+        if "outcome" in info:  # the built-in game says how episodes end
+            self._window["food"] += (info["outcome"][idx] == OUTCOME_FOOD).tolist()
+            self._window["enemy"] += (info["outcome"][idx] == OUTCOME_ENEMY).tolist()
         self.recent_returns = (self.recent_returns + rets)[-100:]
         self.episodes += len(idx)
 
@@ -365,17 +488,14 @@ class Trainer:
             tblog.EPSILON: epsilon,
             tblog.SPS: sps,
             tblog.UPDATES: self.learner.updates,
-            tblog.LEARNING_RATE: lr_at(self.env_step, self.cfg.trainer.total_steps, self.cfg.agent),
+            tblog.LEARNING_RATE: self.learner.lr_at(self.env_step),
         }
         if w["returns"]:
-            values.update(
-                {
-                    tblog.EPISODIC_RETURN: float(np.mean(w["returns"])),
-                    tblog.EPISODIC_LENGTH: float(np.mean(w["lengths"])),
-                    tblog.FOOD_RATE: float(np.mean(w["food"])),
-                    tblog.ENEMY_RATE: float(np.mean(w["enemy"])),
-                }
-            )
+            values[tblog.EPISODIC_RETURN] = float(np.mean(w["returns"]))
+            values[tblog.EPISODIC_LENGTH] = float(np.mean(w["lengths"]))
+        if w["food"]:
+            values[tblog.FOOD_RATE] = float(np.mean(w["food"]))
+            values[tblog.ENEMY_RATE] = float(np.mean(w["enemy"]))
         if self.last_update:
             values.update(
                 {tblog.TD_LOSS: self.last_update["td_loss"], tblog.Q_VALUES: self.last_update["q_values"]}
@@ -388,11 +508,11 @@ class Trainer:
         cfg = self.cfg
         log.info("run dir %s", self.run_dir)
         log.info(
-            "game %dx%d (%s view %s), %s learner, model %s with %d parameters, %d games, device %s (%s), %d threads",
-            cfg.env.height,
-            cfg.env.width,
-            cfg.env.obs_mode,
+            "game %s (observations %s, %d actions), %s learner, model %s with %d parameters, %d games, "
+            "device %s (%s), %d threads",
+            game_label(cfg.env),
             "x".join(map(str, self.game.obs_shape)),
+            self.game.n_actions,
             cfg.agent.name,
             cfg.model.name,
             count_parameters(self.learner.online),
@@ -425,7 +545,7 @@ class Trainer:
     def _postfix(self, epsilon: float, start_wall: float, start_step: int) -> str:
         sps = (self.env_step - start_step) / max(time.perf_counter() - start_wall, 1e-9)
         ret = np.mean(self.recent_returns) if self.recent_returns else float("nan")
-        ev = self.last_eval.get("oracle_ratio")
+        ev = next((self.last_eval[k] for k, _ in RATIOS if k in self.last_eval), None)
         text = f"sps={sps:,.0f} ret={ret:.1f} eps={epsilon:.2f}"
         return text + (f" eval={100 * ev:.0f}%" if ev is not None else "")
 
@@ -457,12 +577,29 @@ class Trainer:
             signal.signal(sig, h)
 
 
+def _count(n: int) -> str:
+    """A step count for people: 512, 6.1k, 1.5M."""
+    for div, unit in ((1_000_000, "M"), (1_000, "k")):
+        if n >= div:
+            return f"{n / div:.3g}{unit}"
+    return str(n)
+
+
+# an evaluation's share of its reference, best defined first: (stats key, what the log line calls it)
+RATIOS = (
+    ("oracle_ratio", "oracle"),
+    ("ref_ratio", "reference"),
+    ("normalized_score", "reference, normalized"),
+)
+HPARAM_METRICS = ("mean_return", "oracle_ratio", "ref_ratio", "normalized_score", "food_rate", "enemy_rate")
+
+
 def _crossed(prev: int, now: int, every: int) -> bool:
     return every > 0 and now // every > prev // every
 
 
 def _flat_hparams(cfg: Config) -> dict[str, Any]:
-    out: dict[str, Any] = {"seed": cfg.seed, "model": cfg.model.name}
+    out: dict[str, Any] = {"seed": cfg.seed, "model": cfg.model.name, "init_from": cfg.init_from or ""}
     for group in ("env", "agent", "trainer"):
         for k, v in asdict(getattr(cfg, group)).items():
             if isinstance(v, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,42 @@ def epsilon_at(step: int, cfg: EpsilonConfig) -> float:
     return cfg.end + (cfg.start - cfg.end) * math.exp(-step / cfg.decay_steps)
 
 
+@dataclass
+class Segment:
+    """Where the budget-bound schedules (the annealed learning rate, PER's beta) stand: they go linearly
+    from their values at env step ``start`` to their ends (lr 0, beta 1) at env step ``end``, the budget.
+    A fresh run has one segment from step 0 with the configured values. A run resumed with another
+    ``trainer.total_steps`` starts a new segment at the resume point with the values reached there, so
+    nothing jumps; resumed with the same budget it keeps its segment, so the numbers stay identical."""
+
+    start: int  # env step where the segment began (0, or the resume point that changed the budget)
+    end: int  # env step where the annealed values reach their ends (trainer.total_steps)
+    lr: float  # learning rate at ``start`` (with agent.lr_anneal; otherwise agent.lr throughout)
+    per_beta: float = 1.0  # prioritized replay's importance-sampling exponent at ``start``
+
+    def progress(self, step: int) -> float:
+        """0 at ``start``, 1 from ``end`` on."""
+        return min(1.0, (step - self.start) / max(1, self.end - self.start))
+
+    def lr_at(self, step: int, cfg: AgentConfig) -> float:
+        """The learning rate after ``step`` env steps."""
+        if not cfg.lr_anneal:
+            return cfg.lr
+        return self.lr * max(0.0, 1.0 - (step - self.start) / max(1, self.end - self.start))
+
+    def per_beta_at(self, step: int) -> float:
+        return self.per_beta + (1.0 - self.per_beta) * self.progress(step)
+
+    def rebased(self, step: int, end: int, cfg: AgentConfig) -> Segment:
+        """The segment that continues this one from ``step`` to a new ``end``: same values at ``step``."""
+        if end == self.end:
+            return self
+        return Segment(step, end, self.lr_at(step, cfg), self.per_beta_at(step))
+
+
 def lr_at(step: int, total_steps: int, cfg: AgentConfig) -> float:
-    if not cfg.lr_anneal:
-        return cfg.lr
-    return cfg.lr * max(0.0, 1.0 - step / max(1, total_steps))
+    """The learning rate after ``step`` env steps of a run of ``total_steps`` (its first segment)."""
+    return Segment(0, total_steps, cfg.lr).lr_at(step, cfg)
 
 
 def td_loss(
@@ -78,15 +111,29 @@ class Learner:
     is due and returns scalars to log (or None); ``state_dict`` holds everything a resume needs.
     """
 
+    cfg: AgentConfig
     online: nn.Module
     optimizer: torch.optim.Optimizer
     updates: int
+    schedule: Segment  # where the annealed learning rate (and PER's beta) stand; saved in state_dict()
     device: torch.device
     precision: str = "fp32"  # fp32 | bf16 (autocast of the network's passes)
     _acted: tuple[np.ndarray, torch.Tensor] | None = None  # the last batch act() moved to the device
 
     def act(self, obs: np.ndarray, epsilon: float) -> np.ndarray:
         raise NotImplementedError
+
+    def lr_at(self, env_step: int) -> float:
+        """The learning rate of an update after ``env_step`` env steps."""
+        return self.schedule.lr_at(env_step, self.cfg)
+
+    def set_budget(self, env_step: int, total_steps: int) -> None:
+        """A resumed run's budget: a new one continues the schedules from their values at ``env_step``."""
+        self.schedule = self.schedule.rebased(env_step, total_steps, self.cfg)
+
+    def init_weights(self, online: dict[str, torch.Tensor]) -> None:
+        """Start from trained network weights (``init_from``): the online network only, nothing else."""
+        self.online.load_state_dict(online)
 
     def autocast(self) -> torch.autocast:
         """The context of every forward pass: bfloat16 autocast when ``precision`` is bf16."""
@@ -126,6 +173,11 @@ class Learner:
         raise NotImplementedError
 
     def update(self, env_step: int) -> dict[str, float] | None:
+        raise NotImplementedError
+
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        """Every game's episode stops after the last observed step (a resumed run restarts an env whose
+        state could not be saved): that step bootstraps from ``final_obs``, as a timeout would."""
         raise NotImplementedError
 
     def state_dict(self, with_replay: bool = True) -> dict[str, Any]:

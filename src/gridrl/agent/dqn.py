@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,8 @@ import torch
 
 from gridrl.agent.common import (
     Learner,
+    Segment,
     epsilon_greedy,
-    lr_at,
     rng_state,
     set_rng_state,
     td_loss,
@@ -41,6 +42,8 @@ def dqn_targets(
 
 
 class DQNLearner(Learner):
+    cfg: DQNConfig
+
     def __init__(
         self,
         cfg: DQNConfig,
@@ -55,7 +58,7 @@ class DQNLearner(Learner):
         self.cfg = cfg
         self.device = device
         self.precision = precision
-        self.total_steps = total_steps
+        self.schedule = Segment(0, total_steps, cfg.lr, cfg.per_beta)
         self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.target = copy.deepcopy(self.online).eval()
         for p in self.target.parameters():
@@ -103,6 +106,9 @@ class DQNLearner(Learner):
             final_obs,
         )
 
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        self.replay.truncate_last(torch.as_tensor(final_obs))
+
     def update(self, env_step: int) -> dict[str, float] | None:
         cfg = self.cfg
         # the warm-up counts what the replay holds (env steps in a fresh run), so that a run resumed
@@ -115,8 +121,8 @@ class DQNLearner(Learner):
             return None
         self.update_credit -= n
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(env_step, self.total_steps, cfg)
-        beta = cfg.per_beta + (1.0 - cfg.per_beta) * min(1.0, env_step / self.total_steps)
+            group["lr"] = self.lr_at(env_step)
+        beta = self.schedule.per_beta_at(env_step)
         losses, qs = [], []
         self.online.train()
         for _ in range(n):
@@ -152,12 +158,20 @@ class DQNLearner(Learner):
         return loss.detach(), q.detach().mean()
 
     def _sync_target(self) -> None:
+        """Every ``target_update`` gradient steps: a copy (tau 1) or a soft step toward the online net."""
+        if self.updates % self.cfg.target_update != 0:
+            return
         if self.cfg.tau < 1.0:
             with torch.no_grad():
                 for t, o in zip(self.target.parameters(), self.online.parameters(), strict=True):
                     t.lerp_(o, self.cfg.tau)
-        elif self.updates % self.cfg.target_update == 0:
+        else:
             self.target.load_state_dict(self.online.state_dict())
+
+    def init_weights(self, online: dict[str, torch.Tensor]) -> None:
+        """Start from trained weights: the online network and its target copy (nothing else)."""
+        super().init_weights(online)
+        self.target.load_state_dict(self.online.state_dict())
 
     # ------------------------------------------------------------------------------------ checkpoint
     def state_dict(self, with_replay: bool = True) -> dict[str, Any]:
@@ -170,6 +184,7 @@ class DQNLearner(Learner):
             "replay_generator_device": self.generator.device.type,
             "updates": self.updates,
             "update_credit": self.update_credit,
+            "schedule": asdict(self.schedule),
         }
         if with_replay:
             state["replay"] = self.replay.state_dict()
@@ -191,6 +206,8 @@ class DQNLearner(Learner):
             )
         self.updates = int(state["updates"])
         self.update_credit = float(state["update_credit"])
+        if "schedule" in state:  # (checkpoints of earlier versions: the Trainer sets it)
+            self.schedule = Segment(**state["schedule"])
         if "replay" in state:
             self.replay.load_state_dict(state["replay"])
         else:

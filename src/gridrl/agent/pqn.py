@@ -7,6 +7,7 @@ and trained on for ``epochs`` x ``minibatches`` gradient steps. No replay buffer
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -14,8 +15,8 @@ import torch
 
 from gridrl.agent.common import (
     Learner,
+    Segment,
     explore,
-    lr_at,
     rng_state,
     set_rng_state,
     td_loss,
@@ -63,6 +64,8 @@ class PQNLearner(Learner):
     evaluated in the same forward pass as the bootstrap frames (one pass per rollout, not one per step
     with a timeout)."""
 
+    cfg: PQNConfig
+
     def __init__(
         self,
         cfg: PQNConfig,
@@ -77,7 +80,7 @@ class PQNLearner(Learner):
         self.online = online.to(device).eval()  # train mode only inside gradient steps (dropout)
         self.device = device
         self.precision = precision
-        self.total_steps = total_steps
+        self.schedule = Segment(0, total_steps, cfg.lr)
         self.optimizer = torch.optim.Adam(self.online.parameters(), lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.rng = np.random.default_rng([seed, 1])
         T, N = cfg.rollout_steps, cfg.n_envs
@@ -137,6 +140,17 @@ class PQNLearner(Learner):
             self.next_obs.copy_(torch.as_tensor(next_obs))
         self.t += 1
 
+    def cut_episodes(self, final_obs: np.ndarray) -> None:
+        """The rollout's last step becomes a timeout of every game still running, bootstrapping from
+        ``final_obs`` (nothing to do at a rollout's start: the last rollout was learned from)."""
+        if self.t == 0:
+            return
+        t, dev = self.t - 1, self.device
+        cut = ~(self.terminated[t] | self.truncated[t])  # host tensors
+        self.final_q[t] = torch.where(cut.to(dev), self.q_values(final_obs).max(1).values, self.final_q[t])
+        self.truncated[t] |= cut
+        self.next_obs.copy_(torch.as_tensor(final_obs, device=dev))
+
     # -------------------------------------------------------------------------------------- learning
     def update(self, env_step: int) -> dict[str, float] | None:
         cfg = self.cfg
@@ -153,7 +167,7 @@ class PQNLearner(Learner):
             rewards, terminated, truncated, next_q, self.final_q, cfg.gamma, cfg.q_lambda
         )
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(env_step, self.total_steps, cfg)
+            group["lr"] = self.lr_at(env_step)
 
         T, N = self.rewards.shape
         flat_obs = self.obs.reshape(T * N, *self.obs.shape[2:])
@@ -218,6 +232,7 @@ class PQNLearner(Learner):
             "optimizer": self.optimizer.state_dict(),
             "rng": rng_state(self.rng),
             "updates": self.updates,
+            "schedule": asdict(self.schedule),
             "t": self.t,
             "rollout": {
                 "obs": self.obs.cpu(),
@@ -233,6 +248,8 @@ class PQNLearner(Learner):
         self.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(self.rng, state["rng"])
         self.updates = int(state["updates"])
+        if "schedule" in state:  # (checkpoints of earlier versions: the Trainer sets it)
+            self.schedule = Segment(**state["schedule"])
         self.t = int(state["t"])
         roll = state["rollout"]
         self.obs.copy_(roll["obs"])

@@ -161,6 +161,23 @@ class ReplayBuffer:
         self.pos = (p + 1) % self.slots
         self.size = min(self.size + 1, self.slots)
 
+    def truncate_last(self, final_obs: ArrayLike) -> None:
+        """The newest step of every game whose episode it did not end becomes a timeout bootstrapping
+        from ``final_obs`` (N, *frame): its successor will not follow (a resumed run restarts an env
+        whose state could not be saved). This truncation comes on top of the ones ``max_episode_steps``
+        bounds: where every episode in the window of a game timed out at exactly the limit, the side ring
+        is then one entry short and that game's oldest timeout in the window bootstraps from a stale
+        frame until it leaves the window (one transition per game, once per resume)."""
+        if self.size == 0:
+            return
+        p = (self.pos - 1) % self.slots
+        cut = ~(self.terminated[p] | self.truncated[p])
+        rows = torch.add(self._final_rows, self.final_ptr, alpha=self.n_envs)
+        self._words.index_copy_(0, rows, self._words_of(_source(final_obs).to(self.device, torch.uint8)))
+        self.final_slot[p] = torch.where(cut, self.final_ptr, self.final_slot[p])
+        self.truncated[p] |= cut
+        self.final_ptr.add_(cut).remainder_(self.final_size)
+
     def _valid_ages(self) -> int:
         """Transitions with age in [n_step, size - 1] (age 0 = the newest slot) have their successors."""
         return max(0, self.size - self.n_step)

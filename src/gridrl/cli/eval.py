@@ -17,7 +17,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from gridrl.cli import app
 from gridrl.config import (
     ConfigError,
-    EnvConfig,
+    GameConfig,
     check_choice,
     check_env_keys,
     check_range,
@@ -98,7 +98,7 @@ def _settings(cfg: DictConfig) -> EvalCommandConfig:
     return obj
 
 
-def chosen_game(base: EnvConfig, cfg: DictConfig) -> tuple[EnvConfig, list[str]]:
+def chosen_game(base: GameConfig, cfg: DictConfig) -> tuple[GameConfig, list[str]]:
     """The game a command runs: the trained one (``base``) or the ``env=<preset>`` chosen, then the
     ``env.<key>`` overrides; and the changes as typed (for messages)."""
     from hydra.core.hydra_config import HydraConfig

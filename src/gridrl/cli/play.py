@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from omegaconf import DictConfig
@@ -16,6 +16,8 @@ from omegaconf import DictConfig
 from gridrl.cli import app
 from gridrl.cli.eval import DEVICES, chosen_game, command_line
 from gridrl.config import (
+    ConfigError,
+    EnvConfig,
     check_choice,
     check_env_keys,
     check_range,
@@ -23,6 +25,10 @@ from gridrl.config import (
     register_schema,
     to_object,
 )
+
+if TYPE_CHECKING:
+    from gridrl.envs.watch import WatchResult
+    from gridrl.play import PlayResult
 
 
 @dataclass
@@ -63,7 +69,7 @@ def main(args: list[str]) -> Any:
 @app.task
 def play_task(cfg: DictConfig) -> float:
     from gridrl import play as play_module
-    from gridrl.game.render import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
+    from gridrl.window import NO_DISPLAY_MESSAGE, NoDisplayError, has_display
 
     settings = to_object(cfg, "gridrl play")
     assert isinstance(settings, PlayCommandConfig)
@@ -79,7 +85,19 @@ def play_task(cfg: DictConfig) -> float:
         policy = agent.act
     else:
         env, _ = chosen_game(load_env_config("default"), cfg)
-    result = play_module.play(env, policy=policy, seed=settings.seed, size=settings.size, fps=settings.fps)
+    if not isinstance(env, EnvConfig):  # another family: watched only
+        if policy is None:
+            raise ConfigError(
+                f"env.family={env.family}: keyboard play is for the built-in game; give a checkpoint of a "
+                f"{env.family} run (gridrl play <run dir>) to watch its agent"
+            )
+        from gridrl.envs.watch import watch
+
+        result: WatchResult | PlayResult = watch(env, policy, settings.seed, settings.size, settings.fps)
+    else:
+        result = play_module.play(
+            env, policy=policy, seed=settings.seed, size=settings.size, fps=settings.fps
+        )
     if not result.returns:
         return float("nan")
     outcomes = {o: result.outcomes.count(o) for o in dict.fromkeys(result.outcomes)}

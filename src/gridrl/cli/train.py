@@ -34,21 +34,29 @@ def main(args: list[str]) -> Any:
 
 
 def validate(cfg: DictConfig) -> None:
-    """Every key and value, and a network that fits the game's image (no layer shrinks it below 1x1)."""
+    """Every key and value, a network that fits the game's image (no layer shrinks it below 1x1), and
+    weights to start from (``init_from``) that fit the game and the network."""
     from gridrl.agent.networks import build_q_network
-    from gridrl.game.grid import n_actions, obs_shape
+    from gridrl.envs.factory import obs_spec
 
     config = to_config(cfg)
-    build_q_network(config.model, obs_shape(config.env), n_actions(config.env))
+    build_q_network(config.model, *obs_spec(config.env))
+    if config.init_from and not config.resume:
+        from gridrl.trainer import warm_start
+
+        warm_start(config)
 
 
 def resume_overrides(args: list[str]) -> list[str]:
     """``resume=<dir>`` runs in that dir: point Hydra's run dir there and don't rewrite its .hydra/."""
     for a in args:
         if a.startswith("resume=") and a.split("=", 1)[1] not in ("", "null"):
-            run = RunDir.of(a.split("=", 1)[1])
+            target = a.split("=", 1)[1]
+            run = RunDir.of(target)
             if not run.path.is_dir():
-                raise ConfigError(f"resume={a.split('=', 1)[1]}: no such run dir")
+                raise ConfigError(f"resume={target}: no such run dir")
+            if Path(target).expanduser().is_file():
+                resume_checkpoint(target)  # a weights file is refused before Hydra opens the run's log
             return [f"hydra.run.dir={run.path}", "hydra.output_subdir=null"]
     return []
 
@@ -80,15 +88,31 @@ def _plain(value: Any) -> Any:
     return OmegaConf.to_container(OmegaConf.create({"v": value}))["v"]  # type: ignore[index,call-overload]
 
 
+def resume_checkpoint(target: str) -> dict[str, Any]:
+    """The checkpoint file ``resume=`` names; a weights file (``q_network.pt``, ``best.pt``) is refused
+    with the hint to start a new run from it."""
+    payload = ckpt.safe_load(Path(target).expanduser(), require_format=False)
+    if payload.get("kind") != "resume":
+        raise ckpt.CheckpointError(
+            f"resume={target}: network weights, not a resume checkpoint (checkpoints/ckpt_*.pt or the run "
+            f"dir); to start a new run from these weights use init_from={target}"
+        )
+    if payload.get("format") != ckpt.FORMAT_VERSION:
+        raise ckpt.CheckpointError(f"{target}: not a gridrl checkpoint of format {ckpt.FORMAT_VERSION}")
+    return payload
+
+
 def _find_resume(cfg: DictConfig, run: RunDir) -> tuple[Path, dict[str, Any]] | None:
     target = cfg.get("resume")
     if target:
         p = Path(target).expanduser()
         if p.is_file():
-            return p, ckpt.safe_load(p)
+            return p, resume_checkpoint(target)
         found = ckpt.load_latest(p)
         if found is None:
-            raise ckpt.CheckpointError(f"resume={target}: the run dir holds no checkpoint")
+            final = RunDir(p).final_weights.is_file()
+            hint = f"; its final weights can start a new run: init_from={target}" if final else ""
+            raise ckpt.CheckpointError(f"resume={target}: the run dir holds no checkpoint{hint}")
         return found
     if cfg.trainer.auto_resume:
         return ckpt.load_latest(run.path)
@@ -140,5 +164,5 @@ def run_training(cfg: DictConfig, run: RunDir, overrides: list[str]) -> float:
             return float(metrics.get("mean_return", math.nan))
         trainer = Trainer(config, run.path, OmegaConf.to_yaml(merged, resolve=True))
         trainer.load_state_dict(payload)
-        log.info("resumed from %s at env step %d", path, trainer.env_step)
+        trainer.log_resume(path)
     return float(trainer.run().get("mean_return", math.nan))

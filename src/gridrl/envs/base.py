@@ -82,6 +82,7 @@ class LoopEnv(ABC):
         self._raw = np.zeros((n, *raw_shape), dtype=raw_dtype)
         self._obs = np.zeros((n, *obs_shape), dtype=np.uint8)
         self._final_obs = np.zeros_like(self._obs)
+        self.final_frames = False  # step(): also return pictures of finished episodes' last states
         self.t = np.zeros(n, dtype=np.int64)  # steps in the current episode, per copy
         self.ep_return = np.zeros(n, dtype=np.float64)  # return so far in the current episode
 
@@ -109,27 +110,40 @@ class LoopEnv(ABC):
         return self._obs, {}
 
     def step(
-        self, actions: np.ndarray
+        self, actions: np.ndarray, active: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """Advance every copy by one step (auto-reset); see the module docstring for the outputs."""
+        """Advance every copy by one step (auto-reset); see the module docstring for the outputs.
+
+        Beyond the contract: ``active`` (bool ``(n,)``) steps only those copies; the others keep their
+        state and observation and report reward 0, not terminated, not truncated (their actions are
+        ignored). With :attr:`final_frames` set, ``info["final_frames"]`` holds :meth:`render` pictures
+        of the finished episodes' last states (valid at the rows that ended).
+        """
         acts = np.asarray(actions, dtype=np.int64).reshape(-1)
         if acts.shape[0] != self.n:
             raise ValueError(f"expected {self.n} actions, got {acts.shape[0]}")
-        if acts.min() < 0 or acts.max() >= self.n_actions:
+        stepped = np.arange(self.n) if active is None else np.flatnonzero(active)
+        if len(stepped) and (acts[stepped].min() < 0 or acts[stepped].max() >= self.n_actions):
             raise ValueError(f"actions must lie in [0, {self.n_actions - 1}], got {acts.min()}..{acts.max()}")
         raw = self._raw
         step_one = self._step_one
-        obs_list, rewards, terms, truncs = zip(
-            *[step_one(i, a) for i, a in enumerate(acts.tolist())], strict=True
-        )
-        np.stack(obs_list, out=raw)
-        reward = np.array(rewards, dtype=np.float32)
-        terminated = np.array(terms, dtype=bool)
-        truncated = np.array(truncs, dtype=bool)
-        self.t += 1
-        self.ep_return += reward
+        reward = np.zeros(self.n, dtype=np.float32)
+        terminated = np.zeros(self.n, dtype=bool)
+        truncated = np.zeros(self.n, dtype=bool)
+        if len(stepped):
+            obs_list, rewards, terms, truncs = zip(
+                *[step_one(i, a) for i, a in zip(stepped.tolist(), acts[stepped].tolist(), strict=True)],
+                strict=True,
+            )
+            if active is None:
+                np.stack(obs_list, out=raw)
+            else:
+                raw[stepped] = np.stack(obs_list)
+            reward[stepped], terminated[stepped], truncated[stepped] = rewards, terms, truncs
+        self.t[stepped] += 1
+        self.ep_return[stepped] += reward[stepped]
         if self.max_steps is not None:
-            truncated |= self.t >= self.max_steps
+            truncated[stepped] |= self.t[stepped] >= self.max_steps
         truncated &= ~terminated
         done = terminated | truncated
         info: dict[str, Any] = {
@@ -142,6 +156,10 @@ class LoopEnv(ABC):
             final = np.empty((len(idx), *self.obs_shape), dtype=np.uint8)
             self._encode(raw[idx], final)
             self._final_obs[idx] = final
+            if self.final_frames:
+                pictures = self.render(idx)
+                info["final_frames"] = np.zeros((self.n, *pictures.shape[1:]), dtype=np.uint8)
+                info["final_frames"][idx] = pictures
             for i in idx.tolist():
                 raw[i] = self._reset_one(i, None)
             self.t[idx] = 0
@@ -149,9 +167,17 @@ class LoopEnv(ABC):
         self._encode(raw, self._obs)
         return self._obs, reward, terminated, truncated, info
 
-    def render(self) -> np.ndarray:
-        """RGB ``(n, H, W, 3)`` pictures of the current observations (planes coloured by :func:`colorize`)."""
-        return colorize(self._obs)
+    def _observations(self, copies: np.ndarray | None) -> np.ndarray:
+        """The uint8 observations ``(k, C, H, W)`` of the copies' current states (a new array)."""
+        raw = self._raw if copies is None else self._raw[copies]
+        out = np.empty((len(raw), *self.obs_shape), dtype=np.uint8)
+        self._encode(raw, out)
+        return out
+
+    def render(self, copies: np.ndarray | None = None) -> np.ndarray:
+        """RGB ``(k, H, W, 3)`` pictures of the current states of ``copies`` (default: all), planes
+        coloured by :func:`colorize`."""
+        return colorize(self._observations(copies))
 
     def close(self) -> None:
         """Close the copies: ``close()`` of each item of ``self.envs`` that has one."""

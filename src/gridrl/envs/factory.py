@@ -1,8 +1,13 @@
-"""Typed settings per env family and the factory that builds a batched env from them.
+"""The one game factory: an env config (any family, :data:`gridrl.config.GameConfig`) -> ``n`` batched copies.
 
-One dataclass per family (every field with its type, default and a one-line comment; checks in
-``__post_init__`` raise :class:`gridrl.config.ConfigError` with one line naming the key and the allowed
-values), ready to move into the config schema. Names as people type them::
+* :func:`make_game` — ``GridGame`` for the built-in game, an adapter of this package otherwise;
+* :func:`obs_spec` — ``(obs_shape, n_actions)`` of any env config (what a network is built for);
+* :func:`truncation_gap` — the fewest steps between two truncations of one copy (the replay needs it);
+* :func:`game_label` — a short name for logs and tables (``minatar/breakout``, ``grid 10x10 ego``).
+
+The settings themselves live in the config schema (:class:`~gridrl.config.EnvConfig`,
+:class:`~gridrl.config.MinAtarConfig`, :class:`~gridrl.config.MiniGridConfig`,
+:class:`~gridrl.config.GymConfig`, one per ``env.family``). Names as people type them, outside Hydra::
 
     make_env_from_name("minatar/breakout", n=128)
     make_env_from_name("minigrid/doorkey-8x8", n=64, max_steps=100)
@@ -11,130 +16,158 @@ values), ready to move into the config schema. Names as people type them::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import importlib
+from dataclasses import fields
 from typing import Any
 
-from gridrl.config import ConfigError, check_choice, check_range
-from gridrl.envs.base import BatchedEnv
-from gridrl.envs.minatar import GAMES as MINATAR_GAMES
-from gridrl.envs.minigrid import ACTION_SETS as MINIGRID_ACTION_SETS
+from gridrl.config import (
+    ConfigError,
+    EnvConfig,
+    GameConfig,
+    GymConfig,
+    MinAtarConfig,
+    MiniGridConfig,
+    check_choice,
+    check_range,
+)
+from gridrl.envs.base import LoopEnv
+from gridrl.game.grid import GridGame, n_actions, obs_shape
 
-FAMILIES = ("minatar", "minigrid", "gym")
+Game = GridGame | LoopEnv  # what make_game returns: both follow the batched contract of envs.base
+
+FAMILIES = ("minatar", "minigrid", "gym")  # the families of this package (the built-in game is "grid")
+CONFIGS: dict[str, type] = {"minatar": MinAtarConfig, "minigrid": MiniGridConfig, "gym": GymConfig}
+_NAME_FIELD = {"minatar": "game", "minigrid": "task", "gym": "id"}
+_PACKAGES = {"minatar": "minatar", "minigrid": "minigrid"}  # the package each family needs
+NO_LIMIT = 2**31 - 1  # truncation_gap of a game that never truncates
 
 
-@dataclass
-class MinAtarConfig:
-    """A MinAtar game (see :mod:`gridrl.envs.minatar`); defaults follow the MinAtar paper's protocol."""
+def _require(family: str) -> None:
+    """A one-line :class:`ConfigError` when the package of ``family`` is not installed."""
+    package = _PACKAGES.get(family)
+    if package is None:
+        return
+    try:
+        importlib.import_module(package)
+    except ImportError as exc:
+        raise ConfigError(
+            f"env.family={family} needs the {package} package ({exc}); install it with "
+            f"pip install {package} (or pip install 'gridrl[envs]')"
+        ) from None
 
-    game: str = "breakout"  # asterix | breakout | freeway | seaquest | space_invaders ('-' accepted for '_')
-    sticky_action_prob: float = 0.1  # chance the previous action repeats instead of the chosen one
-    max_steps: int = 10_000  # steps before an episode is truncated (MinAtar has no limit); 0 = none
-    minimal_actions: bool = False  # the game's minimal action set instead of all 6 actions
-    difficulty_ramping: bool = True  # MinAtar's gradual speed-up (asterix, seaquest, space_invaders)
 
-    def __post_init__(self) -> None:
-        self.game = str(self.game).replace("-", "_")
-        check_choice("env.game", self.game, MINATAR_GAMES)
-        check_range("env.sticky_action_prob", self.sticky_action_prob, 0.0, 1.0)
-        check_range("env.max_steps", self.max_steps, 0)
-
-    def make(self, n: int) -> BatchedEnv:
+def make_game(cfg: GameConfig, n: int) -> Game:
+    """``n`` copies of the game of ``cfg`` behind the batched contract (:mod:`gridrl.envs.base`)."""
+    check_range("n", n, 1)
+    if isinstance(cfg, EnvConfig):
+        return GridGame(cfg, n)
+    _require(cfg.family)
+    if isinstance(cfg, MinAtarConfig):
         from gridrl.envs.minatar import MinAtarEnv
 
         return MinAtarEnv(
-            self.game,
+            cfg.game,
             n,
-            sticky_action_prob=self.sticky_action_prob,
-            max_steps=self.max_steps or None,
-            minimal_actions=self.minimal_actions,
-            difficulty_ramping=self.difficulty_ramping,
+            sticky_action_prob=cfg.sticky_action_prob,
+            max_steps=cfg.max_steps or None,
+            minimal_actions=cfg.minimal_actions,
+            difficulty_ramping=cfg.difficulty_ramping,
         )
-
-
-@dataclass
-class MiniGridConfig:
-    """A MiniGrid task (see :mod:`gridrl.envs.minigrid`): one-hot partial view, MiniGrid's reward."""
-
-    task: str = "empty-8x8"  # empty-8x8 | doorkey-8x8 | doorkey-16x16 | fourrooms | lavagap-s7 | keycorridor-s3r1 | any MiniGrid-* id
-    max_steps: int = (
-        0  # the env's max_steps (sets the reward's time penalty and the truncation); 0 = task default
-    )
-    actions: str = "all"  # all (7 actions) | nav (left, right, forward: enough without keys and doors)
-    tile_size: int = 8  # render(): pixels per grid cell
-
-    def __post_init__(self) -> None:
-        from gridrl.envs.minigrid import resolve_task
-
-        resolve_task(self.task)
-        check_range("env.max_steps", self.max_steps, 0)
-        check_choice("env.actions", self.actions, MINIGRID_ACTION_SETS)
-        check_range("env.tile_size", self.tile_size, 1)
-
-    def make(self, n: int) -> BatchedEnv:
+    if isinstance(cfg, MiniGridConfig):
         from gridrl.envs.minigrid import MiniGridEnv
 
         return MiniGridEnv(
-            self.task, n, max_steps=self.max_steps or None, actions=self.actions, tile_size=self.tile_size
+            cfg.task, n, max_steps=cfg.max_steps or None, actions=cfg.actions, tile_size=cfg.tile_size
         )
+    from gridrl.envs.gym_env import GymEnv
+
+    return GymEnv(
+        cfg.id,
+        n,
+        max_steps=cfg.max_steps or None,
+        env_kwargs=dict(cfg.kwargs),
+        channels_first=cfg.channels_first,
+    )
 
 
-@dataclass
-class GymConfig:
-    """Any gymnasium env with a Discrete action space and an image / grid observation (:mod:`gridrl.envs.gym_env`)."""
+def obs_spec(cfg: GameConfig) -> tuple[tuple[int, int, int], int]:
+    """``(obs_shape (C, H, W), n_actions)`` of the game of ``cfg``: what its network takes and gives.
 
-    id: str = ""  # a registered gymnasium id, or 'module:Id' to import the module that registers it
-    max_steps: int = 0  # a TimeLimit in steps; 0 = the id's registered limit
-    channels_first: bool = False  # the observation Box is already (C, H, W) rather than (H, W, C)
-    kwargs: dict[str, Any] = field(default_factory=dict)  # keyword arguments for gymnasium.make
-
-    def __post_init__(self) -> None:
-        from gridrl.envs.gym_env import ensure_registered
-
-        if not self.id:
-            raise ConfigError(
-                "env.id is required for the gym family: a registered gymnasium id, e.g. MiniGrid-Empty-8x8-v0"
-            )
-        ensure_registered(self.id)
-        check_range("env.max_steps", self.max_steps, 0)
-
-    def make(self, n: int) -> BatchedEnv:
-        from gridrl.envs.gym_env import GymEnv
-
-        return GymEnv(
-            self.id,
-            n,
-            max_steps=self.max_steps or None,
-            env_kwargs=dict(self.kwargs),
-            channels_first=self.channels_first,
-        )
+    The built-in game's come from its rules; another family's from one copy of the env, made and closed.
+    """
+    if isinstance(cfg, EnvConfig):
+        return obs_shape(cfg), n_actions(cfg)
+    game = make_game(cfg, 1)
+    assert isinstance(game, LoopEnv)
+    try:
+        return game.obs_shape, game.n_actions
+    finally:
+        game.close()
 
 
-CONFIGS: dict[str, type] = {"minatar": MinAtarConfig, "minigrid": MiniGridConfig, "gym": GymConfig}
-_NAME_FIELD = {"minatar": "game", "minigrid": "task", "gym": "id"}
+def truncation_gap(cfg: GameConfig) -> int:
+    """The fewest steps between two truncations of one copy: the episode step limit (the built-in game's
+    and MinAtar's ``max_steps``, a MiniGrid task's own ``max_steps``, a gym id's ``TimeLimit``);
+    :data:`NO_LIMIT` where nothing truncates (MinAtar with ``max_steps=0``); 1 for a gym id whose limit
+    is unknown (it could truncate at any step). The replay sizes its store of final frames with it."""
+    if isinstance(cfg, EnvConfig):
+        return cfg.max_steps
+    if isinstance(cfg, MinAtarConfig):
+        return cfg.max_steps or NO_LIMIT
+    if isinstance(cfg, MiniGridConfig):
+        if cfg.max_steps:
+            return cfg.max_steps
+        from gridrl.envs.minigrid import MiniGridEnv
+
+        game = make_game(cfg, 1)
+        assert isinstance(game, MiniGridEnv)
+        try:
+            return int(game.envs[0].unwrapped.max_steps)  # type: ignore[attr-defined]  # a MiniGrid env
+        finally:
+            game.close()
+    if cfg.max_steps:
+        return cfg.max_steps
+    import gymnasium
+
+    from gridrl.envs.gym_env import ensure_registered
+
+    spec = gymnasium.spec(ensure_registered(cfg.id))
+    return int(spec.max_episode_steps) if spec.max_episode_steps else 1
+
+
+def game_label(cfg: GameConfig) -> str:
+    """A short description for logs and tables: ``grid 10x10 ego``, ``minatar/breakout``, ``gym/<id>``."""
+    if isinstance(cfg, EnvConfig):
+        enemies = f"{cfg.n_enemies} {cfg.enemy_motion} enem{'y' if cfg.n_enemies == 1 else 'ies'}"
+        return f"grid {cfg.height}x{cfg.width} {cfg.obs_mode}, {cfg.n_food} food, {enemies}"
+    return f"{cfg.family}/{getattr(cfg, _NAME_FIELD[cfg.family])}"
 
 
 def env_config(family: str, id_or_game: str, **kwargs: Any) -> MinAtarConfig | MiniGridConfig | GymConfig:
     """The validated settings of ``family`` for the game / task / id ``id_or_game`` and field overrides."""
     check_choice("env.family", family, FAMILIES)
     cls = CONFIGS[family]
-    names = [f.name for f in fields(cls)]
+    names = [f.name for f in fields(cls) if f.name != "family"]
     for key in kwargs:
         if key not in names or key == _NAME_FIELD[family]:
             allowed = [k for k in names if k != _NAME_FIELD[family]]
             raise ConfigError(
                 f"env.{key} is not a setting of {family} envs; choose among {', '.join(allowed)}"
             )
-    return cls(**{_NAME_FIELD[family]: id_or_game, **kwargs})
+    config: MinAtarConfig | MiniGridConfig | GymConfig = cls(**{_NAME_FIELD[family]: id_or_game, **kwargs})
+    return config
 
 
-def make_env(family: str, id_or_game: str, n: int, **kwargs: Any) -> BatchedEnv:
+def make_env(family: str, id_or_game: str, n: int, **kwargs: Any) -> LoopEnv:
     """``n`` copies of ``id_or_game`` of ``family`` (``minatar`` | ``minigrid`` | ``gym``) as a batched env.
 
     ``kwargs`` are the family's settings (the fields of :class:`MinAtarConfig`, :class:`MiniGridConfig`
     or :class:`GymConfig`); seeds are not settings: pass them to ``reset``.
     """
     check_range("n", n, 1)
-    return env_config(family, id_or_game, **kwargs).make(n)  # type: ignore[no-any-return]
+    game = make_game(env_config(family, id_or_game, **kwargs), n)
+    assert isinstance(game, LoopEnv)
+    return game
 
 
 def parse_env_name(name: str) -> tuple[str, str]:
@@ -149,7 +182,7 @@ def parse_env_name(name: str) -> tuple[str, str]:
     return family, rest
 
 
-def make_env_from_name(name: str, n: int, **kwargs: Any) -> BatchedEnv:
+def make_env_from_name(name: str, n: int, **kwargs: Any) -> LoopEnv:
     """:func:`make_env` from a ``family/name`` string such as ``minatar/breakout`` or ``minigrid/fourrooms``."""
     family, rest = parse_env_name(name)
     return make_env(family, rest, n, **kwargs)

@@ -176,15 +176,18 @@ class GymEnv(LoopEnv):
     def _encode(self, raw: np.ndarray, out: np.ndarray) -> None:
         self._encode_fn(raw, out)
 
-    def render(self) -> np.ndarray:
-        """RGB ``(n, h, w, 3)``: the copies' own ``render()``, else pictures of the observations."""
+    def render(self, copies: np.ndarray | None = None) -> np.ndarray:
+        """RGB ``(k, h, w, 3)`` of ``copies`` (default: all): their own ``render()``, else pictures of
+        their observations."""
+        idx = range(self.n) if copies is None else np.asarray(copies).tolist()
         if self._render_mode == "rgb_array":
             try:
-                frames = [env.render() for env in self.envs]
+                frames = [self.envs[i].render() for i in idx]
             except NotImplementedError:
                 frames = []
             if frames and all(isinstance(f, np.ndarray) and f.ndim == 3 for f in frames):
                 return np.stack(frames).astype(np.uint8, copy=False)  # type: ignore[arg-type]  # checked above
+        obs = self._observations(copies)
         if self.obs_shape[0] == 3:
-            return self._obs.transpose(0, 2, 3, 1).copy()
-        return colorize(self._obs)
+            return obs.transpose(0, 2, 3, 1).copy()
+        return colorize(obs)

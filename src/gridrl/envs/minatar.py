@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gridrl.config import check_choice
+from gridrl.config import MINATAR_GAMES, check_choice
 from gridrl.envs.base import LoopEnv, colorize, palette
 
-GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
+GAMES = MINATAR_GAMES  # the schema's list (gridrl.config)
 STICKY_ACTION_PROB = 0.1  # the MinAtar paper's protocol
 DEFAULT_MAX_STEPS = 10_000
 
@@ -84,6 +84,7 @@ class MinAtarEnv(LoopEnv):
     def _encode(self, raw: np.ndarray, out: np.ndarray) -> None:
         np.multiply(raw.transpose(0, 3, 1, 2), np.uint8(255), out=out, casting="unsafe")
 
-    def render(self) -> np.ndarray:
-        """RGB ``(n, 10, 10, 3)``: each cell in the colour of its last active channel, black if none."""
-        return colorize(self._obs, self._colors)
+    def render(self, copies: np.ndarray | None = None) -> np.ndarray:
+        """RGB ``(k, 10, 10, 3)`` of ``copies`` (default: all): each cell in the colour of its last
+        active channel, black if none."""
+        return colorize(self._observations(copies), self._colors)

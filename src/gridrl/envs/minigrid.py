@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from gridrl.config import ConfigError
+from gridrl.config import MINIGRID_ACTIONS, ConfigError
 from gridrl.envs.gym_env import GymEnv, ensure_registered
 
 N_OBJECTS, N_COLORS, N_STATES = 11, 6, 3  # index ranges of minigrid.core.constants (checked in tests)
@@ -43,6 +43,7 @@ TASKS = {
     "keycorridor-s3r1": "MiniGrid-KeyCorridorS3R1-v0",
 }
 ACTION_SETS = {"all": 7, "nav": 3}  # all: left right forward pickup drop toggle done; nav: the first 3
+assert tuple(ACTION_SETS) == MINIGRID_ACTIONS  # the names the schema allows (gridrl.config)
 
 
 def _squash(name: str) -> str:
@@ -134,12 +135,14 @@ class MiniGridEnv(GymEnv):
         V, U, _ = image.shape
         return (lambda obs: obs["image"]), image.shape, np.uint8, (N_PLANES, V, U), onehot  # type: ignore[return-value]
 
-    def render(self) -> np.ndarray:
-        """RGB ``(n, H * tile_size, W * tile_size, 3)``: MiniGrid's full-grid picture of every copy."""
+    def render(self, copies: np.ndarray | None = None) -> np.ndarray:
+        """RGB ``(k, H * tile_size, W * tile_size, 3)``: MiniGrid's full-grid picture of ``copies``
+        (default: all)."""
+        idx = range(self.n) if copies is None else np.asarray(copies).tolist()
         return np.stack(
             [
-                e.unwrapped.get_frame(highlight=True, tile_size=self.tile_size, agent_pov=False)  # type: ignore[attr-defined]
-                for e in self.envs
+                self.envs[i].unwrapped.get_frame(highlight=True, tile_size=self.tile_size, agent_pov=False)  # type: ignore[attr-defined]
+                for i in idx
             ]
         )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gridrl.config import GameConfig, MinAtarConfig, MiniGridConfig
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -70,4 +72,17 @@ def reference_returns(
             return optimal_returns(name, seeds, **({} if max_steps is None else {"max_steps": max_steps}))
         except ValueError:  # keys, doors or other objects: no planner here
             return None
+    return None
+
+
+def game_reference(cfg: GameConfig, seeds: Sequence[int]) -> tuple[np.ndarray, str] | None:
+    """The reference return of each seeded evaluation episode of the env config ``cfg`` (an external
+    family's; the built-in game's reference is its oracle, :mod:`gridrl.game.oracle`) and its source,
+    or ``None`` where there is none (DoorKey-like tasks, gym ids)."""
+    if isinstance(cfg, MinAtarConfig):
+        ref = reference_returns("minatar", cfg.game, seeds)
+        return None if ref is None else (ref, MINATAR_DQN[cfg.game].source)
+    if isinstance(cfg, MiniGridConfig):
+        ref = reference_returns("minigrid", cfg.task, seeds, cfg.max_steps or None)
+        return None if ref is None else (ref, "the optimal return of each episode (breadth-first search)")
     return None

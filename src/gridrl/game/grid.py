@@ -1,4 +1,5 @@
-"""The Blob grid game, N games at once as numpy arrays.
+"""The Blob grid game, N games at once as numpy arrays (rules and the vectorised drawing of the three
+views live together: the incremental redraw must follow every rule that moves an entity).
 
 Rules (per step, for every game):
 
@@ -37,8 +38,9 @@ OUTCOME_NONE, OUTCOME_FOOD, OUTCOME_ENEMY, OUTCOME_TIMEOUT = 0, 1, 2, 3
 OUTCOME_NAMES = ("none", "food", "enemy", "timeout")
 
 
-def obs_shape(cfg: EnvConfig) -> tuple[int, int, int]:
-    if cfg.obs_mode == "ego":
+def obs_shape(cfg: EnvConfig, mode: str | None = None) -> tuple[int, int, int]:
+    """The observation shape (C, H, W) of the game in ``mode`` (default: the game's ``obs_mode``)."""
+    if (mode or cfg.obs_mode) == "ego":
         return 3, 2 * cfg.height - 1, 2 * cfg.width - 1
     return 3, cfg.height, cfg.width
 
@@ -65,8 +67,7 @@ class GridGame:
         self.obs_mode = obs_mode or cfg.obs_mode
         self.moves = ACTION_TABLES[cfg.actions]
         self.n_actions = len(self.moves)
-        shape = obs_shape(cfg) if self.obs_mode == cfg.obs_mode else obs_shape(_with_mode(cfg, self.obs_mode))
-        self.obs_shape = shape
+        self.obs_shape = shape = obs_shape(cfg, self.obs_mode)
         pixels = shape[0] * shape[1] * shape[2]
         # One spare byte after the observations: undrawn (eaten) food is "drawn" there.
         self._obs_flat = np.zeros(n * pixels + 1, dtype=np.uint8)
@@ -239,7 +240,7 @@ class GridGame:
 
     def render_obs(self, mode: str) -> np.ndarray:
         """The current state observed in another mode (e.g. ``rgb`` for videos of an ``ego`` game)."""
-        other = GridGame(_with_mode(self.cfg, mode), self.n)
+        other = GridGame(self.cfg, self.n, obs_mode=mode)
         other.set_state(self.get_state())
         return other._obs.copy()
 
@@ -367,9 +368,3 @@ class GridGame:
             flat[new[0]] = paint[0]
         else:
             flat[new] = 255
-
-
-def _with_mode(cfg: EnvConfig, mode: str) -> EnvConfig:
-    from dataclasses import replace
-
-    return replace(cfg, obs_mode=mode)

@@ -26,7 +26,8 @@ from gymnasium import spaces
 from gridrl import config as config_module
 from gridrl.config import ConfigError, EnvConfig
 from gridrl.game.grid import OUTCOME_FOOD, OUTCOME_NAMES, obs_shape
-from gridrl.game.render import ViewedGame, Window, annotate, has_display, upscale
+from gridrl.game.render import ViewedGame, annotate, upscale
+from gridrl.window import Window, has_display
 
 NO_DISPLAY_HUMAN = (
     "render_mode='human' needs a display (no DISPLAY / OpenCV built without GUI): "
@@ -72,7 +73,12 @@ class GridEnv(gymnasium.Env[np.ndarray, np.int64]):
             raise ConfigError(
                 f"render_mode={render_mode!r} is not allowed; choose one of None, rgb_array, human"
             )
-        self.cfg = config_module.load_env_config(_preset_name(preset, config), config, overrides)
+        cfg = config_module.load_env_config(_preset_name(preset, config), config, overrides)
+        if not isinstance(cfg, EnvConfig):
+            raise ConfigError(
+                f"gridrl/Grid-v0 plays the built-in game; preset={preset!r} is a {cfg.family} env"
+            )
+        self.cfg = cfg
         self.render_mode = render_mode
         self.size = size
         self._window = Window("gridrl", message=NO_DISPLAY_HUMAN) if render_mode == "human" else None
