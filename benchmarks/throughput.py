@@ -428,6 +428,212 @@ def startup(args: argparse.Namespace) -> dict[str, float]:
     }
 
 
+# ------------------------------------------------------------------------------ issue 19: the default learner
+# the paths compared: today's eager fp32 (conv2d, fp32) and what `trainer.precision=auto trainer.conv=auto`
+# picks on this machine; the two others are references for the gradient step
+EAGER = ("eager fp32 (conv2d)", ["trainer.precision=fp32", "trainer.conv=torch"])
+CHOSEN = ("chosen (auto)", [])
+STEP_REFS = [
+    ("bf16 autocast, conv2d", ["trainer.precision=bf16", "trainer.conv=torch"]),
+    ("fp32, banded", ["trainer.precision=fp32", "trainer.conv=banded"]),
+]
+
+
+def _pqn_learner(overrides: list[str], args: argparse.Namespace) -> Any:
+    """The default learner as `gridrl train <overrides>` builds it, its rollout filled with 16 steps of
+    real frames (random actions)."""
+    from gridrl.trainer import configure_torch, make_learner, resolve_device
+
+    cfg, _ = compose([*overrides, f"device={args.device}", f"trainer.threads={args.threads}"])
+    device = resolve_device(cfg.device)
+    configure_torch(args.threads, cfg.trainer.deterministic, device)
+    learner = make_learner(cfg, device)
+    game = GridGame(cfg.env, cfg.agent.n_envs)
+    obs = game.reset(seed=0)[0].copy()
+    for _ in range(cfg.agent.rollout_steps):
+        actions = learner.act(obs, 1.0)
+        nxt, r, term, trunc, info = game.step(actions)
+        learner.observe(obs, actions, r, term, trunc, info["final_obs"], nxt)
+        obs = nxt.copy()
+    return learner, cfg, obs
+
+
+def pqn_steps(args: argparse.Namespace, paths: list[tuple[str, list[str]]]) -> dict[str, dict[str, Any]]:
+    """The gradient step alone (one PQN minibatch of 512: forward, TD loss, backward, clip, fused Adam) and
+    the acting forward (128 games), each path's median and range over interleaved rounds."""
+    rounds, k = (3, 5) if args.quick else (7, 20)
+    out: dict[str, dict[str, Any]] = {}
+    with torch_state():
+        built = {name: _pqn_learner(ov, args) for name, ov in paths}
+        batches = {}
+        for name, (learner, cfg, obs) in built.items():
+            n = learner.obs.shape[0] * learner.obs.shape[1]
+            idx = torch.as_tensor(np.random.default_rng(0).permutation(n)[: n // cfg.agent.minibatches])
+            flat = learner.obs.reshape(n, *learner.obs.shape[2:])
+            batches[name] = (flat[idx], learner.actions.reshape(-1)[idx], learner.rewards.reshape(-1)[idx])
+            learner.online.train()
+            for _ in range(5):  # warm-up (oneDNN primitives, allocator)
+                learner.gradient_step(*batches[name])
+                learner.act(obs, 0.05)
+        step_ms: dict[str, list[float]] = {name: [] for name in built}
+        act_ms: dict[str, list[float]] = {name: [] for name in built}
+        for _ in range(rounds):
+            for name, (learner, _cfg, obs) in built.items():
+                learner.online.train()
+                t = time.perf_counter()
+                for _ in range(k):
+                    learner.gradient_step(*batches[name])
+                step_ms[name].append(1e3 * (time.perf_counter() - t) / k)
+                learner.online.eval()
+                t = time.perf_counter()
+                for _ in range(4 * k):
+                    learner.act(obs, 0.05)
+                act_ms[name].append(1e3 * (time.perf_counter() - t) / (4 * k))
+        for name, (learner, _cfg, _obs) in built.items():
+            out[name] = {
+                "step": step_ms[name],
+                "act": act_ms[name],
+                "precision": learner.precision,
+                "banded": learner.online.banded is not None,
+                "threads": torch.get_num_threads(),
+            }
+    return out
+
+
+def pqn_loop(overrides: list[str], seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    """The real default Trainer loop: env steps/s after a warm-up, and where its wall time went (gradient
+    steps, acting, the rest: game, rollout storage, Q(lambda) targets, logging, Python)."""
+    from gridrl.trainer import Trainer
+
+    warm_s = 1.0 if args.quick else 3.0
+    cfg, yaml = compose(
+        [
+            *overrides,
+            f"device={args.device}",
+            f"trainer.threads={args.threads}",
+            "trainer.total_steps=1000000000",
+            f"trainer.time_limit_s={10 * (warm_s + seconds) + 300}",
+            "trainer.eval_every=0",
+            "trainer.eval_episodes=10",
+            "trainer.checkpoint_every=0",
+            "trainer.progress=false",
+        ]
+    )
+    spent = {"step": 0.0, "act": 0.0}
+    marks: list[tuple[float, int, float, float]] = []  # (wall, env step, step time, act time)
+    with tempfile.TemporaryDirectory(prefix="gridrl_tp_") as tmp, torch_state():
+        trainer = Trainer(cfg, Path(tmp), yaml)
+        learner = trainer.learner
+        step, act, update = learner.gradient_step, learner.act, learner.update
+        begin: list[float] = []
+
+        def timed(fn: Any, key: str) -> Any:
+            def run(*a: Any) -> Any:
+                t = time.perf_counter()
+                out = fn(*a)
+                spent[key] += time.perf_counter() - t
+                return out
+
+            return run
+
+        def timed_update(env_step: int) -> Any:
+            out = update(env_step)
+            if out is not None:  # a rollout boundary
+                now = time.perf_counter()
+                begin.append(begin[0] if begin else now)
+                if now - begin[0] >= warm_s:
+                    marks.append((now, env_step, spent["step"], spent["act"]))
+                    if now - marks[0][0] >= seconds:
+                        trainer.cfg.trainer.time_limit_s = 1e-9  # ends the loop after this iteration
+            return out
+
+        learner.gradient_step = timed(step, "step")  # type: ignore[method-assign]
+        learner.act = timed(act, "act")  # type: ignore[method-assign]
+        learner.update = timed_update  # type: ignore[method-assign]
+        trainer.run()
+        precision, banded = learner.precision, learner.online.banded is not None
+        updates_per_rollout = cfg.agent.epochs * cfg.agent.minibatches
+    (t0, s0, g0, a0), (t1, s1, g1, a1) = marks[0], marks[-1]
+    dt = max(t1 - t0, 1e-9)
+    rollouts = max(len(marks) - 1, 1)
+    return {
+        "sps": (s1 - s0) / dt,
+        "window_s": dt,
+        "ms_per_update": 1e3 * dt / (rollouts * updates_per_rollout),
+        "step_share": (g1 - g0) / dt,
+        "act_share": (a1 - a0) / dt,
+        "precision": precision,
+        "banded": banded,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def _med(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def speed_section(args: argparse.Namespace, emit: Any, targets: list[tuple[str, str, bool]]) -> None:
+    """Issue 19: the default learner's gradient step and loop, today's eager fp32 path beside the chosen one."""
+    from gridrl.trainer import native_bf16
+
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    repeats = 1 if args.quick else max(args.repeats, 3)
+    load0 = os.getloadavg()[0]
+    emit("## The default learner: gradient step and loop, eager fp32 vs the chosen path (issue 19)")
+    emit()
+    emit(
+        f"CPU native bfloat16: {native_bf16() or 'none'}; load average {load0:.2f} at the start of this section."
+    )
+    emit()
+    steps = pqn_steps(args, [EAGER, CHOSEN, *STEP_REFS])
+    emit(
+        "| path | precision | convolutions | gradient step, batch 512 (ms) | vs eager fp32 | acting forward, 128 games (ms) | threads |"
+    )
+    emit("|---|---|---|---|---|---|---|")
+    base = statistics.median(steps[EAGER[0]]["step"])
+    for name, r in steps.items():
+        conv = "banded matmuls" if r["banded"] else "conv2d (oneDNN)"
+        ratio = base / statistics.median(r["step"])
+        emit(
+            f"| {name} | {r['precision']} | {conv} | {_med(r['step'])} | {ratio:.2f}x | {_med(r['act'])} | {r['threads']} |"
+        )
+    emit()
+    loops: dict[str, list[dict[str, Any]]] = {EAGER[0]: [], CHOSEN[0]: []}
+    for _ in range(repeats):  # A B A B ...: this VM's speed drifts
+        for name, ov in (EAGER, CHOSEN):
+            loops[name].append(pqn_loop(ov, seconds, args))
+    emit(
+        "| loop (the real Trainer, default config) | env steps/s, median [range] | ms per update: loop | gradient step alone | in gradient steps | in acting | outside both |"
+    )
+    emit("|---|---|---|---|---|---|---|")
+    med: dict[str, float] = {}
+    for name, runs in loops.items():
+        sps = [r["sps"] for r in runs]
+        med[name] = statistics.median(sps)
+        best = min(runs, key=lambda r: abs(r["sps"] - med[name]))  # the median run's breakdown
+        outside = 1 - best["step_share"] - best["act_share"]
+        emit(
+            f"| {name}: {best['precision']}, {'banded' if best['banded'] else 'conv2d'} | {med[name]:,.0f} [{min(sps):,.0f}-{max(sps):,.0f}] | {best['ms_per_update']:.2f} | {statistics.median(steps[name]['step']):.2f} | {100 * best['step_share']:.0f} % | {100 * best['act_share']:.0f} % | {100 * outside:.0f} % |"
+        )
+        if name == CHOSEN[0]:
+            targets.append(
+                (
+                    "the chosen loop spends <= 15 % outside gradient steps and acting",
+                    f"{100 * outside:.0f} %",
+                    outside <= 0.15,
+                )
+            )
+    ratio = med[CHOSEN[0]] / med[EAGER[0]]
+    targets.append(
+        ("default loop env steps/s >= 2x the eager fp32 loop (same run)", f"{ratio:.2f}x", ratio >= 2.0)
+    )
+    emit()
+    emit(
+        f"Chosen / eager fp32 loop: {ratio:.2f}x. Steps: median [range] of {max(args.repeats, 3) if not args.quick else 3} interleaved rounds per path; loops: {repeats} interleaved runs per path, each {seconds:g} s measured after {1 if args.quick else 3} s, the breakdown from the median run (wall time inside `learner.gradient_step` and `learner.act`; outside both: the game and its rendering, rollout storage, Q(lambda) targets, the bootstrap forward, logging, Python). Load average at the end: {os.getloadavg()[0]:.2f}."
+    )
+    emit()
+
+
 # ------------------------------------------------------------------------------------------ report
 def machine(args: argparse.Namespace) -> str:
     cpu = "unknown"
@@ -474,10 +680,18 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument(
         "--skip", default="", help="comma list of sections to skip: training,game,latency,memory,startup"
     )
+    p.add_argument(
+        "--only",
+        default="",
+        help="comma list of the sections to run (speed,training,game,latency,memory,startup)",
+    )
     p.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
     args = p.parse_args(argv)
     seconds = args.seconds or (3.0 if args.quick else 10.0)
     skip = set(filter(None, args.skip.split(",")))
+    only = set(filter(None, args.only.split(",")))
+    if only:
+        skip |= {"speed", "training", "game", "latency", "memory", "startup"} - only
     out: list[str] = [
         f"# Throughput ({'quick' if args.quick else 'full'} run, {seconds:g} s per training figure)",
         "",
@@ -497,6 +711,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\n".join(out), flush=True)
     # start-up first, while this process is cold (no oneDNN primitives cached yet); reported last
     start_s = startup(args) if "startup" not in skip else None
+    if "speed" not in skip:
+        speed_section(args, emit, targets)
     if "training" not in skip:
         emit("## Training (same game, same network; gridrl Trainer vs SB3 DQN)")
         emit()
@@ -639,7 +855,7 @@ def main(argv: list[str] | None = None) -> None:
         emit(f"| in process: the first act + game step | {s['first_step']:.3f} |")
         emit()
     if targets:
-        emit("## Targets (issue 8, 2-core CPU)")
+        emit("## Targets (issues 8 and 19, 2-core CPU)")
         emit()
         emit("| target | measured | met |")
         emit("|---|---|---|")

@@ -474,7 +474,8 @@ class TrainerConfig:
     progress: bool = True  # show a progress bar on the terminal
     threads: int = 0  # torch intra-op threads (0 = all cores of this machine, shared by sweep jobs)
     deterministic: bool = True  # torch deterministic algorithms (same seed, same numbers)
-    precision: str = "fp32"  # fp32 | bf16 (network passes under bfloat16 autocast; weights, Adam fp32)
+    precision: str = "auto"  # auto | fp32 | bf16 (body under bfloat16 autocast; weights, Adam, Q head fp32); auto = bf16 on CPUs with AMX or AVX512-BF16
+    conv: str = "auto"  # CPU convolutions: banded (one matmul per layer, networks.BandedBody) | torch (conv2d) | auto (banded in bf16 on AMX)
 
     def __post_init__(self) -> None:
         check_range("trainer.total_steps", self.total_steps, 1)
@@ -486,7 +487,8 @@ class TrainerConfig:
         check_range("trainer.keep_checkpoints", self.keep_checkpoints, 1)
         check_range("trainer.video_episodes", self.video_episodes, 1)
         check_range("trainer.threads", self.threads, 0)
-        check_choice("trainer.precision", self.precision, ("fp32", "bf16"))
+        check_choice("trainer.precision", self.precision, ("auto", "fp32", "bf16"))
+        check_choice("trainer.conv", self.conv, ("auto", "banded", "torch"))
 
 
 # ------------------------------------------------------------------------------------------- top level

@@ -84,10 +84,14 @@ def td_loss(
 def epsilon_greedy(q: torch.Tensor, epsilon: float, rng: np.random.Generator) -> np.ndarray:
     """Greedy actions from Q-values, each replaced by a uniform random action with probability epsilon.
     Draws the same random numbers whatever epsilon is (so schedules do not shift the stream)."""
-    greedy = q.argmax(dim=1).cpu().numpy()
-    n, a = q.shape
+    return explore(q.argmax(dim=1).cpu().numpy(), q.shape[1], epsilon, rng)
+
+
+def explore(greedy: np.ndarray, n_actions: int, epsilon: float, rng: np.random.Generator) -> np.ndarray:
+    """:func:`epsilon_greedy` given the greedy actions (the same random numbers)."""
+    n = len(greedy)
     explore = rng.random(n) < epsilon
-    random = rng.integers(0, a, n)
+    random = rng.integers(0, n_actions, n)
     return np.where(explore, random, greedy)
 
 
