@@ -66,7 +66,7 @@ def _params(net: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def test_soft_target_update_moves_the_target_tau_of_the_way_each_gradient_step() -> None:
     tau = 0.3
-    learner = _dqn(f"agent.tau={tau}")
+    learner = _dqn(f"agent.tau={tau}", "agent.target_update=1")  # a soft step every gradient step
     rng = np.random.default_rng(0)
     _observe(learner, rng, 6)
     for step in range(3):

@@ -40,7 +40,7 @@ def test_wheel_trains_evaluates_and_plots_outside_the_checkout(wheel_venv: Path,
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "1 run(s) in 1 group(s)" in proc.stdout and (tmp_path / "curves.png").stat().st_size > 0
     proc = gridrl(wheel_venv, tmp_path, "train", "--help")
-    assert proc.returncode == 0 and "env: crowded, default, seed, sentdex" in proc.stdout
+    assert proc.returncode == 0 and "env: crowded, default, gym, minatar/asterix" in proc.stdout
 
 
 def test_wheel_ships_every_preset(wheel_venv: Path) -> None:

@@ -11,6 +11,7 @@ import csv
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -127,7 +128,7 @@ def test_joblib_sweep_runs_summary_and_hparams(joblib_sweep: tuple[Path, str]) -
         # n_jobs=-1 runs one job per core: each job gets one torch thread
         job = json.loads((RunDir(run).job).read_text())
         assert job["threads"] == 1 and job["launcher"] == "JoblibLauncher"
-        assert "device cpu (fp32), 1 threads" in (run / "train.log").read_text()
+        assert re.search(r"device cpu \((fp32|bf16)[^)]*\), 1 threads", (run / "train.log").read_text())
         # summary row: the job's overrides -> its final evaluation, steps and times
         assert row["status"] == "ok" and row["error"] == ""
         assert float(row["agent.lr"]) == pytest.approx(lr)
