@@ -29,7 +29,7 @@ def make_config() -> Callable[..., Config]:
     return make
 
 
-__all__ = ["GRIDRL", "ROOT", "compose_cfg", "presets"]
+__all__ = ["GRIDRL", "ROOT", "TINY_GAME", "compose_cfg", "presets", "refused"]
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +76,19 @@ def wheel_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = subprocess.run(install, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return venv
+
+
+# the tiny game most training tests run: 5x5, 25 steps an episode, seconds of training
+TINY_GAME = ["env.height=5", "env.width=5", "env.max_steps=25", "trainer=debug", "trainer.threads=1"]
+
+
+def refused(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """``gridrl <args>`` in this process fails with exit status 2 and one line on stderr; that line."""
+    from gridrl.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gridrl: error: "), err
+    return err[0]

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_cfg, presets
+from conftest import compose_cfg, presets, refused
 from gridrl import checkpoint as ckpt
 from gridrl.agent.pqn import PQNLearner
 from gridrl.agent.replay import ReplayBuffer
@@ -39,15 +39,6 @@ SCHEMA_OF_FOLDER = {"minatar": MinAtarConfig, "minigrid": MiniGridConfig}
 
 def run_cli(*args: str) -> None:
     assert main(list(args)) == 0
-
-
-def refused(capsys, *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
 
 
 def scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:

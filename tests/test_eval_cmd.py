@@ -13,6 +13,7 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
+from conftest import refused
 from gridrl.checkpoint import CheckpointError
 from gridrl.cli import main
 from gridrl.config import EnvConfig, compose, to_config
@@ -228,16 +229,6 @@ def test_eval_any_checkpoint_file(tiny_run, tmp_path):
     obs = GridGame(a.config.env, 64).reset(0)[0]
     assert np.array_equal(a.act(obs), b.act(obs))
     assert a.act(obs[0]) == a.act(obs)[0]  # one observation (C, H, W) -> one action
-
-
-def refused(capsys, *args: str) -> str:
-    """``gridrl <args>`` fails with exit status 2 and one line on stderr; that line."""
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("gridrl: error: "), err
-    return err[0]
 
 
 def test_eval_refusals(tiny_run, tmp_path, capsys):

@@ -10,17 +10,13 @@ import torch
 from omegaconf import OmegaConf
 
 import gridrl
-from conftest import GRIDRL, compose_cfg
+from conftest import GRIDRL, TINY_GAME, compose_cfg
 from gridrl.config import to_config
 from gridrl.trainer import Trainer
 from test_sweeps import hparams_data
 
 TINY = [
-    "env.height=5",
-    "env.width=5",
-    "env.max_steps=25",
-    "trainer=debug",
-    "trainer.threads=1",
+    *TINY_GAME,
     "trainer.eval_episodes=20",
     "trainer.eval_every=0",
     "trainer.checkpoint_every=0",

@@ -17,16 +17,12 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import compose_cfg
+from conftest import TINY_GAME, compose_cfg
 from gridrl.config import ConfigError, to_config
 from gridrl.trainer import Trainer
 
 TINY = [
-    "env.height=5",
-    "env.width=5",
-    "env.max_steps=25",
-    "trainer=debug",
-    "trainer.threads=1",
+    *TINY_GAME,
     "trainer.total_steps=1024",
     "trainer.eval_every=0",
     "trainer.eval_episodes=1",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import compose_cfg
+from conftest import TINY_GAME, compose_cfg
 from gridrl.config import to_config
 from gridrl.evaluation import EvalResult, Evaluator
 from gridrl.trainer import Trainer
@@ -17,11 +17,7 @@ from gridrl.trainer import Trainer
 pytestmark = pytest.mark.slow
 
 TINY = [
-    "env.height=5",
-    "env.width=5",
-    "env.max_steps=25",
-    "trainer=debug",
-    "trainer.threads=1",
+    *TINY_GAME,
     "trainer.eval_episodes=200",
     "trainer.eval_every=0",
     "trainer.checkpoint_every=0",

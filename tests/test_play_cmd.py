@@ -12,6 +12,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from conftest import refused
 from gridrl.checkpoint import atomic_torch_save
 from gridrl.cli import main
 from gridrl.config import EnvConfig, compose, env_preset, to_config
@@ -23,15 +24,6 @@ from gridrl.window import NO_DISPLAY_MESSAGE
 
 def play_command(args: list[str]) -> int:
     return main(["play", *args])
-
-
-def refused(capsys, *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
 
 
 GRIDRL = Path(sys.executable).with_name("gridrl")

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import refused
 from gridrl import tblog
 from gridrl.cli import main
 from gridrl.config import ConfigError
@@ -20,15 +21,6 @@ from gridrl.runs import group_runs, load_runs
 
 def plot_command(args: list[str]) -> int:
     return main(["plot", *args])
-
-
-def refused(capsys, *args: str) -> str:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1, err
-    return err[0]
 
 
 STEPS = [1000, 2000, 3000, 4000]

@@ -16,7 +16,7 @@ import torch
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import GRIDRL
+from conftest import GRIDRL, TINY_GAME
 from gridrl import checkpoint as ckpt
 from gridrl import tblog
 from gridrl.rundir import RunDir
@@ -24,11 +24,7 @@ from gridrl.rundir import RunDir
 pytestmark = pytest.mark.slow
 
 TINY = [
-    "env.height=5",
-    "env.width=5",
-    "env.max_steps=25",
-    "trainer=debug",
-    "trainer.threads=1",
+    *TINY_GAME,
     "trainer.eval_episodes=50",
     "trainer.eval_every=4096",
     "trainer.log_every=256",

@@ -24,6 +24,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import gridrl
+from conftest import TINY_GAME
 from gridrl import checkpoint as ckpt
 from gridrl import tblog
 from gridrl.cli import main
@@ -34,11 +35,7 @@ pytestmark = pytest.mark.slow
 SRC = str(Path(gridrl.__file__).resolve().parents[1])  # the tree under test, for the child processes
 LOG_EVERY, CKPT_EVERY, EVAL_EVERY, TOTAL = 128, 1024, 1024, 4096
 TINY = [
-    "env.height=5",
-    "env.width=5",
-    "env.max_steps=25",
-    "trainer=debug",
-    "trainer.threads=1",
+    *TINY_GAME,
     "trainer.precision=fp32",  # the numbers these tests lean on (best.pt improving twice) on every CPU kind
     "trainer.eval_episodes=20",
     f"trainer.eval_every={EVAL_EVERY}",

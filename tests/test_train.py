@@ -11,17 +11,13 @@ import torch
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_cfg
+from conftest import TINY_GAME, compose_cfg
 from gridrl import tblog
 from gridrl.config import to_config
 from gridrl.trainer import Trainer, TrainingDiverged
 
 TINY = [
-    "env.height=5",
-    "env.width=5",
-    "env.max_steps=25",
-    "trainer=debug",
-    "trainer.threads=1",
+    *TINY_GAME,
     "trainer.eval_episodes=200",
     "trainer.checkpoint_every=0",
 ]

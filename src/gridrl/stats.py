@@ -26,6 +26,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -490,26 +491,20 @@ def _tables(aggregates, poi, times, score_name, percent, confidence, markdown) -
     return "\n\n".join(out) + "\n"
 
 
-def format_text(
+def format_tables(
     aggregates: Mapping[str, Aggregate] | None = None,
     poi: Mapping[tuple[str, str], Interval] | None = None,
     times: Mapping[str, TimeToThreshold] | None = None,
     score_name: str = "score",
     percent: bool = False,
     confidence: float = 0.95,
+    markdown: bool = False,
 ) -> str:
-    """The given tables (aggregates, pairwise P(X > Y), times to a threshold) as aligned plain text,
-    each under a caption; cells read ``0.97 [0.95, 0.99]`` (``percent``: ``97.0% [95.0%, 99.0%]``)."""
-    return _tables(aggregates, poi, times, score_name, percent, confidence, markdown=False)
+    """The given tables (aggregates, pairwise P(X > Y), times to a threshold), each under a caption, as
+    aligned plain text or (``markdown``) markdown tables; cells read ``0.97 [0.95, 0.99]`` (``percent``:
+    ``97.0% [95.0%, 99.0%]``)."""
+    return _tables(aggregates, poi, times, score_name, percent, confidence, markdown=markdown)
 
 
-def format_markdown(
-    aggregates: Mapping[str, Aggregate] | None = None,
-    poi: Mapping[tuple[str, str], Interval] | None = None,
-    times: Mapping[str, TimeToThreshold] | None = None,
-    score_name: str = "score",
-    percent: bool = False,
-    confidence: float = 0.95,
-) -> str:
-    """:func:`format_text`'s tables as markdown tables, each under a bold caption."""
-    return _tables(aggregates, poi, times, score_name, percent, confidence, markdown=True)
+format_text = partial(format_tables, markdown=False)  # the terminal's tables
+format_markdown = partial(format_tables, markdown=True)  # README / summary.md tables

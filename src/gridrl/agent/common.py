@@ -160,6 +160,15 @@ class Learner:
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         return self.q_values(obs).argmax(1).cpu().numpy()
 
+    def optimize(self, loss: torch.Tensor, max_grad_norm: float) -> None:
+        """One gradient step on ``loss``: backward, the global-norm clip (0 = off), the optimizer's step."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.online.parameters(), max_grad_norm)
+        self.optimizer.step()
+        self.updates += 1
+
     def observe(
         self,
         obs: np.ndarray,

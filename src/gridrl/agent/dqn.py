@@ -146,12 +146,7 @@ class DQNLearner(Learner):
         q = q_all.float().gather(1, b["actions"][:, None]).squeeze(1)
         weights = b["weights"] if cfg.prioritized else None
         loss = td_loss(q, target, cfg.loss, weights)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
-        self.updates += 1
+        self.optimize(loss, cfg.max_grad_norm)
         if cfg.prioritized:
             self.replay.update_priorities(b["slot"], b["game"], q.detach() - target, cfg.per_eps)
         self._sync_target()

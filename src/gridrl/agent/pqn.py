@@ -215,12 +215,7 @@ class PQNLearner(Learner):
             q_all = self.online(obs)
         q = q_all.float().gather(1, actions[:, None]).squeeze(1)
         loss = td_loss(q, targets, cfg.loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.online.parameters(), cfg.max_grad_norm)
-        self.optimizer.step()
-        self.updates += 1
+        self.optimize(loss, cfg.max_grad_norm)
         return loss.detach(), q.detach().mean()
 
     # ------------------------------------------------------------------------------------ checkpoint
