@@ -11,7 +11,8 @@
 
 Both report ``normalized_score`` = (R - R_random) / (R_reference - R_random) with ``R_random`` the mean
 return of uniformly random actions on the same episodes, measured once per evaluator (left out where
-there is no reference or it equals random play's).
+there is no reference or it equals random play's). The module holds both evaluators (and their shared
+recording of the first games for videos), hence its length: one place for "how a policy is scored".
 
 Loop stop: on a static game (nothing moves, no slip) a greedy policy (epsilon 0) is a function of the
 observation, which is a function of the player's cell and the food left. If the player revisits a cell

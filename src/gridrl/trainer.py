@@ -2,6 +2,12 @@
 
 collect (one batched forward for N games) -> store (the learner) -> learn (when due) -> log -> evaluate
 -> checkpoint. The Trainer alone knows about wall time, counters, files, logging and checkpoints.
+
+It is the longest module after the schema because everything the loop owns lives with it: the state a
+resume restores (games, learner, counters, RNGs, the log window), the warm start and restart of a run,
+the log lines and the signal handling; each phase is a method short enough to read in one screen. The
+device choices (threads, precision, convolution path) are the first functions; moving them out is the
+next split (``gridrl/device.py``).
 """
 
 from __future__ import annotations

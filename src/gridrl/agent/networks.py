@@ -1,4 +1,9 @@
-"""Q-networks built from the YAML layer list (``model.layers``) plus a (dueling) Q head."""
+"""Q-networks built from the YAML layer list (``model.layers``) plus a (dueling) Q head.
+
+Longer than the rest of ``agent/`` because it also holds the banded-convolution path
+(``trainer.conv``): a convolution as one matmul on a banded weight matrix, which on AMX CPUs under
+bfloat16 beats oneDNN's small-convolution calls; both paths build the same parameters.
+"""
 
 from __future__ import annotations
 
