@@ -33,8 +33,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -433,6 +435,8 @@ def startup(args: argparse.Namespace) -> dict[str, float]:
 # picks on this machine; the two others are references for the gradient step
 EAGER = ("eager fp32 (conv2d)", ["trainer.precision=fp32", "trainer.conv=torch"])
 CHOSEN = ("chosen (auto)", [])
+# before issue 19, deterministic mode also NaN-filled every new tensor (torch's default): today's step
+TODAY = ("eager fp32, new tensors NaN-filled (before issue 19)", EAGER[1])
 STEP_REFS = [
     ("bf16 autocast, conv2d", ["trainer.precision=bf16", "trainer.conv=torch"]),
     ("fp32, banded", ["trainer.precision=fp32", "trainer.conv=banded"]),
@@ -479,6 +483,7 @@ def pqn_steps(args: argparse.Namespace, paths: list[tuple[str, list[str]]]) -> d
         act_ms: dict[str, list[float]] = {name: [] for name in built}
         for _ in range(rounds):
             for name, (learner, _cfg, obs) in built.items():
+                torch.utils.deterministic.fill_uninitialized_memory = name == TODAY[0]  # type: ignore[attr-defined]
                 learner.online.train()
                 t = time.perf_counter()
                 for _ in range(k):
@@ -489,6 +494,7 @@ def pqn_steps(args: argparse.Namespace, paths: list[tuple[str, list[str]]]) -> d
                 for _ in range(4 * k):
                     learner.act(obs, 0.05)
                 act_ms[name].append(1e3 * (time.perf_counter() - t) / (4 * k))
+        torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
         for name, (learner, _cfg, _obs) in built.items():
             out[name] = {
                 "step": step_ms[name],
@@ -519,12 +525,13 @@ def pqn_loop(overrides: list[str], seconds: float, args: argparse.Namespace) -> 
             "trainer.progress=false",
         ]
     )
-    spent = {"step": 0.0, "act": 0.0}
-    marks: list[tuple[float, int, float, float]] = []  # (wall, env step, step time, act time)
+    parts = ("step", "act", "game", "observe", "update")
+    spent = dict.fromkeys(parts, 0.0)
+    marks: list[tuple[float, int, dict[str, float]]] = []  # (wall, env step, time spent so far per part)
     with tempfile.TemporaryDirectory(prefix="gridrl_tp_") as tmp, torch_state():
         trainer = Trainer(cfg, Path(tmp), yaml)
         learner = trainer.learner
-        step, act, update = learner.gradient_step, learner.act, learner.update
+        step, act, observe, update = learner.gradient_step, learner.act, learner.observe, learner.update
         begin: list[float] = []
 
         def timed(fn: Any, key: str) -> Any:
@@ -537,55 +544,74 @@ def pqn_loop(overrides: list[str], seconds: float, args: argparse.Namespace) -> 
             return run
 
         def timed_update(env_step: int) -> Any:
+            t = time.perf_counter()
             out = update(env_step)
+            now = time.perf_counter()
+            spent["update"] += now - t
             if out is not None:  # a rollout boundary
-                now = time.perf_counter()
                 begin.append(begin[0] if begin else now)
                 if now - begin[0] >= warm_s:
-                    marks.append((now, env_step, spent["step"], spent["act"]))
+                    marks.append((now, env_step, dict(spent)))
                     if now - marks[0][0] >= seconds:
                         trainer.cfg.trainer.time_limit_s = 1e-9  # ends the loop after this iteration
             return out
 
         learner.gradient_step = timed(step, "step")  # type: ignore[method-assign]
         learner.act = timed(act, "act")  # type: ignore[method-assign]
+        learner.observe = timed(observe, "observe")  # type: ignore[method-assign]
+        trainer.game.step = timed(trainer.game.step, "game")  # type: ignore[method-assign]
         learner.update = timed_update  # type: ignore[method-assign]
         trainer.run()
         precision, banded = learner.precision, learner.online.banded is not None
         updates_per_rollout = cfg.agent.epochs * cfg.agent.minibatches
-    (t0, s0, g0, a0), (t1, s1, g1, a1) = marks[0], marks[-1]
+    (t0, s0, p0), (t1, s1, p1) = marks[0], marks[-1]
     dt = max(t1 - t0, 1e-9)
     rollouts = max(len(marks) - 1, 1)
+    ms = {k: 1e3 * (p1[k] - p0[k]) / rollouts for k in parts}  # per rollout
+    ms["update"] -= ms["step"]  # the update's own work: bootstrap forward, Q(lambda) targets, minibatches
+    ms["rest"] = 1e3 * dt / rollouts - sum(ms.values())  # the loop, logging, episode bookkeeping
     return {
         "sps": (s1 - s0) / dt,
         "window_s": dt,
         "ms_per_update": 1e3 * dt / (rollouts * updates_per_rollout),
-        "step_share": (g1 - g0) / dt,
-        "act_share": (a1 - a0) / dt,
+        "ms_per_rollout": ms,
+        "step_share": (p1["step"] - p0["step"]) / dt,
+        "act_share": (p1["act"] - p0["act"]) / dt,
         "precision": precision,
         "banded": banded,
         "threads": torch.get_num_threads(),
     }
 
 
+def today_tree(ref: str) -> Path:
+    """The source tree of ``ref`` (the code before issue 19) in a temporary directory."""
+    tree = Path(tempfile.mkdtemp(prefix="gridrl_today_"))
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "src", "benchmarks"], capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    return tree
+
+
+def today_loop(tree: Path, seconds: float, args: argparse.Namespace) -> dict[str, Any]:
+    """That tree's default loop (fp32, conv2d: its only path), measured by its own throughput.py in a
+    fresh process: env steps/s from 3 s after its first update, for ``seconds``."""
+    code = (
+        "import argparse, json, sys; sys.path[:0] = [sys.argv[1] + '/src', sys.argv[1] + '/benchmarks']; "
+        "import throughput as t; ns = argparse.Namespace(device=sys.argv[3], threads=int(sys.argv[4]), quick=False); "
+        "print(json.dumps(t.gridrl_training([], float(sys.argv[2]), ns), default=str))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    argv = [sys.executable, "-c", code, str(tree), str(seconds), args.device, str(args.threads)]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, env=env, cwd=tree)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def _med(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} [{min(values):.2f}-{max(values):.2f}]"
 
 
-def speed_section(args: argparse.Namespace, emit: Any, targets: list[tuple[str, str, bool]]) -> None:
-    """Issue 19: the default learner's gradient step and loop, today's eager fp32 path beside the chosen one."""
-    from gridrl.trainer import native_bf16
-
-    seconds = args.seconds or (3.0 if args.quick else 10.0)
-    repeats = 1 if args.quick else max(args.repeats, 3)
-    load0 = os.getloadavg()[0]
-    emit("## The default learner: gradient step and loop, eager fp32 vs the chosen path (issue 19)")
-    emit()
-    emit(
-        f"CPU native bfloat16: {native_bf16() or 'none'}; load average {load0:.2f} at the start of this section."
-    )
-    emit()
-    steps = pqn_steps(args, [EAGER, CHOSEN, *STEP_REFS])
+def _emit_steps(emit: Any, steps: dict[str, dict[str, Any]]) -> None:
     emit(
         "| path | precision | convolutions | gradient step, batch 512 (ms) | vs eager fp32 | acting forward, 128 games (ms) | threads |"
     )
@@ -598,38 +624,108 @@ def speed_section(args: argparse.Namespace, emit: Any, targets: list[tuple[str, 
             f"| {name} | {r['precision']} | {conv} | {_med(r['step'])} | {ratio:.2f}x | {_med(r['act'])} | {r['threads']} |"
         )
     emit()
-    loops: dict[str, list[dict[str, Any]]] = {EAGER[0]: [], CHOSEN[0]: []}
-    for _ in range(repeats):  # A B A B ...: this VM's speed drifts
-        for name, ov in (EAGER, CHOSEN):
-            loops[name].append(pqn_loop(ov, seconds, args))
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    med = statistics.median(r["sps"] for r in runs)
+    return min(runs, key=lambda r: abs(r["sps"] - med))
+
+
+def _emit_loops(
+    emit: Any,
+    loops: dict[str, list[dict[str, Any]]],
+    steps: dict[str, dict[str, Any]],
+    today: list[dict[str, Any]],
+    ref: str,
+) -> dict[str, float]:
     emit(
         "| loop (the real Trainer, default config) | env steps/s, median [range] | ms per update: loop | gradient step alone | in gradient steps | in acting | outside both |"
     )
     emit("|---|---|---|---|---|---|---|")
     med: dict[str, float] = {}
+    if today:
+        sps = [r["sps"] for r in today]
+        med["today"] = statistics.median(sps)
+        ms = 1e3 / statistics.median(r["ups"] for r in today)
+        emit(
+            f"| today's code ({ref}): fp32, conv2d | {med['today']:,.0f} [{min(sps):,.0f}-{max(sps):,.0f}] | {ms:.2f} | - | - | - | - |"
+        )
     for name, runs in loops.items():
         sps = [r["sps"] for r in runs]
         med[name] = statistics.median(sps)
-        best = min(runs, key=lambda r: abs(r["sps"] - med[name]))  # the median run's breakdown
-        outside = 1 - best["step_share"] - best["act_share"]
+        r = _median_run(runs)
+        outside = 1 - r["step_share"] - r["act_share"]
         emit(
-            f"| {name}: {best['precision']}, {'banded' if best['banded'] else 'conv2d'} | {med[name]:,.0f} [{min(sps):,.0f}-{max(sps):,.0f}] | {best['ms_per_update']:.2f} | {statistics.median(steps[name]['step']):.2f} | {100 * best['step_share']:.0f} % | {100 * best['act_share']:.0f} % | {100 * outside:.0f} % |"
+            f"| {name}: {r['precision']}, {'banded' if r['banded'] else 'conv2d'} | {med[name]:,.0f} [{min(sps):,.0f}-{max(sps):,.0f}] | {r['ms_per_update']:.2f} | {statistics.median(steps[name]['step']):.2f} | {100 * r['step_share']:.0f} % | {100 * r['act_share']:.0f} % | {100 * outside:.0f} % |"
         )
-        if name == CHOSEN[0]:
-            targets.append(
-                (
-                    "the chosen loop spends <= 15 % outside gradient steps and acting",
-                    f"{100 * outside:.0f} %",
-                    outside <= 0.15,
-                )
-            )
-    ratio = med[CHOSEN[0]] / med[EAGER[0]]
-    targets.append(
-        ("default loop env steps/s >= 2x the eager fp32 loop (same run)", f"{ratio:.2f}x", ratio >= 2.0)
+    emit()
+    emit(
+        "Where a rollout's milliseconds go (2,048 env steps: 16 acting passes and game steps, 4 gradient steps; the median run of each path):"
     )
     emit()
     emit(
-        f"Chosen / eager fp32 loop: {ratio:.2f}x. Steps: median [range] of {max(args.repeats, 3) if not args.quick else 3} interleaved rounds per path; loops: {repeats} interleaved runs per path, each {seconds:g} s measured after {1 if args.quick else 3} s, the breakdown from the median run (wall time inside `learner.gradient_step` and `learner.act`; outside both: the game and its rendering, rollout storage, Q(lambda) targets, the bootstrap forward, logging, Python). Load average at the end: {os.getloadavg()[0]:.2f}."
+        "| path | gradient steps | acting | game step (rules, rendering) | rollout storage | update's own work (bootstrap forward, Q(lambda), minibatch gathers) | the loop, logging, bookkeeping | total |"
+    )
+    emit("|---|---|---|---|---|---|---|---|")
+    for name, runs in loops.items():
+        m = _median_run(runs)["ms_per_rollout"]
+        cells = " | ".join(f"{m[k]:.1f}" for k in ("step", "act", "game", "observe", "update", "rest"))
+        emit(f"| {name} | {cells} | {sum(m.values()):.1f} |")
+    emit()
+    return med
+
+
+def speed_section(args: argparse.Namespace, emit: Any, targets: list[tuple[str, str, bool]]) -> None:
+    """Issue 19: the default learner's gradient step and loop: today's code and today's eager fp32 path
+    beside the path chosen for this CPU."""
+    from gridrl.trainer import native_bf16
+
+    seconds = args.seconds or (3.0 if args.quick else 10.0)
+    repeats = 1 if args.quick else max(args.repeats, 3)
+    emit("## The default learner: gradient step and loop, eager fp32 vs the chosen path (issue 19)")
+    emit()
+    emit(
+        f"CPU native bfloat16: {native_bf16() or 'none'}; load average {os.getloadavg()[0]:.2f} at the start of this section."
+    )
+    emit()
+    steps = pqn_steps(args, [TODAY, EAGER, CHOSEN, *STEP_REFS])
+    _emit_steps(emit, steps)
+    tree = today_tree(args.today) if args.today != "none" else None
+    loops: dict[str, list[dict[str, Any]]] = {EAGER[0]: [], CHOSEN[0]: []}
+    today: list[dict[str, Any]] = []
+    for _ in range(repeats):  # A B C A B C ...: this VM's speed drifts
+        if tree is not None:
+            today.append(today_loop(tree, seconds, args))
+        for name, ov in (EAGER, CHOSEN):
+            loops[name].append(pqn_loop(ov, seconds, args))
+    if tree is not None:
+        shutil.rmtree(tree, ignore_errors=True)
+    med = _emit_loops(emit, loops, steps, today, args.today)
+    chosen = _median_run(loops[CHOSEN[0]])
+    outside = 1 - chosen["step_share"] - chosen["act_share"]
+    if today:
+        ratio = med[CHOSEN[0]] / med["today"]
+        targets.append(
+            (
+                f"default loop env steps/s >= 2x today's eager fp32 loop ({args.today}, same run)",
+                f"{ratio:.2f}x",
+                ratio >= 2.0,
+            )
+        )
+    same = med[CHOSEN[0]] / med[EAGER[0]]
+    targets.append(
+        ("default loop env steps/s >= 2x this code's eager fp32 path (same run)", f"{same:.2f}x", same >= 2.0)
+    )
+    targets.append(
+        (
+            "the chosen loop spends <= 15 % outside gradient steps and acting",
+            f"{100 * outside:.0f} %",
+            outside <= 0.15,
+        )
+    )
+    vs_today = f"{med[CHOSEN[0]] / med['today']:.2f}x today's code, " if today else ""
+    emit(
+        f"Chosen loop: {vs_today}{same:.2f}x this code's eager fp32 path. Steps: median [range] of {3 if args.quick else 7} interleaved rounds per path. Loops: {repeats} interleaved runs per path, each {seconds:g} s measured after {1 if args.quick else 3} s; the breakdown is the median run's (wall time inside `learner.gradient_step` and `learner.act`; outside both: the game and its rendering, rollout storage, the update's own work, logging, Python). Today's code runs in a fresh process from `git archive {args.today}`, measured by its own `throughput.py` (`gridrl_training`). Load average at the end: {os.getloadavg()[0]:.2f}."
     )
     emit()
 
@@ -684,6 +780,11 @@ def main(argv: list[str] | None = None) -> None:
         "--only",
         default="",
         help="comma list of the sections to run (speed,training,game,latency,memory,startup)",
+    )
+    p.add_argument(
+        "--today",
+        default="f28c0c8",
+        help="git ref of the code before issue 19, whose default loop the speed section measures ('none': skip)",
     )
     p.add_argument("--out", type=Path, default=None, help="also write the markdown report here")
     args = p.parse_args(argv)
