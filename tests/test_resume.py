@@ -291,3 +291,22 @@ def test_auto_resume_continues_the_run_dir(tmp_path: Path, reference: References
     out = train(run, *TINY, *AGENTS["pqn"], "trainer.auto_resume=true")
     assert "resumed from" in out.stderr
     assert_same_weights(reference["pqn"], run)
+
+
+def test_a_resumed_event_file_sorts_after_the_killed_runs(tmp_path: Path) -> None:
+    """TensorBoard reads a run's event files in name order (creation second first): a resume within
+    the second of the killed run must still write the file read last, or its purge hides nothing."""
+    first = tblog.TBLogger(tmp_path)
+    first.scalars({tblog.EPSILON: 1.0}, 10)
+    first.close()
+    (written,) = tmp_path.glob("events.out.tfevents.*")
+    killed = f"events.out.tfevents.{int(time.time())}.zz-other-host.99999.0"  # this second, sorts last
+    written.rename(tmp_path / killed)
+    resumed = tblog.TBLogger(tmp_path, purge_step=5)
+    resumed.scalars({tblog.EPSILON: 0.5}, 5)
+    resumed.close()
+    names = sorted(f.name for f in tmp_path.glob("events.out.tfevents.*"))
+    assert len(names) == 2 and names[0] == killed
+    acc = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert [(e.step, e.value) for e in acc.Scalars(tblog.EPSILON)] == [(5, 0.5)]

@@ -5,6 +5,8 @@ Every scalar is plotted against env steps (all games together).
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +49,27 @@ SCALAR_TAGS = (
 )
 
 
+_STAMP = re.compile(r"events\.out\.tfevents\.(\d+)\.")
+
+
+def _after_existing_files(log_dir: Path) -> None:
+    """Wait until a new event file's name sorts after every file already in ``log_dir``.
+
+    TensorBoard reads a run's event files in name order, and the name starts with the creation second:
+    a resume started within the second of the killed run's file would be read first, and its
+    ``purge_step`` would then not hide the killed run's points past the checkpoint. A file stamped
+    more than a few seconds ahead (another machine's clock) is not waited for.
+    """
+    stamps = [int(m.group(1)) for f in log_dir.glob("events.out.tfevents.*") if (m := _STAMP.match(f.name))]
+    last = max(stamps, default=0)
+    while int(time.time()) <= last <= time.time() + 3:
+        time.sleep(0.05)
+
+
 class TBLogger:
     def __init__(self, log_dir: Path, purge_step: int | None = None) -> None:
+        if purge_step is not None:
+            _after_existing_files(log_dir)
         self.writer = SummaryWriter(str(log_dir), purge_step=purge_step, flush_secs=10)
 
     def scalars(self, values: dict[str, float], step: int) -> None:
