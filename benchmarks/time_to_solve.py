@@ -189,8 +189,9 @@ def run_logged(cmd: list[str], log: Path, timeout: float) -> int:
             return 124
 
 
-def read_events(run_dir: Path) -> dict[str, Any]:
-    """First event time, the eval/oracle_ratio points and the SPS points of one run's TensorBoard files."""
+def read_events(run_dir: Path, tag: str = ORACLE_TAG) -> dict[str, Any]:
+    """The points of ``tag`` (default eval/oracle_ratio) and of charts/SPS in one run's TensorBoard files,
+    as (seconds since the first event, env step, value)."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     ea = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
@@ -203,7 +204,21 @@ def read_events(run_dir: Path) -> dict[str, Any]:
             [(e.wall_time - t0, int(e.step), float(e.value)) for e in ea.Scalars(tag)] if tag in tags else []
         )
 
-    return {"evals": points(ORACLE_TAG), "sps": points(SPS_TAG)}
+    return {"evals": points(tag), "sps": points(SPS_TAG)}
+
+
+def first_hit(
+    evals: list[tuple[float, int, float]], threshold: float, strict: bool = False
+) -> tuple[float, float]:
+    """(seconds, env steps) of the first evaluation at >= ``threshold`` (> with ``strict``); (inf, inf)
+    when none is."""
+    hit = next(((t, s) for t, s, v in evals if (v > threshold if strict else v >= threshold)), None)
+    return (hit[0], hit[1]) if hit else (math.inf, math.inf)
+
+
+def eval_every_steps(sps: float, seconds: float) -> int:
+    """``trainer.eval_every`` (env steps, a multiple of 1000) for an evaluation every ``seconds`` at ``sps``."""
+    return max(1000, int(round(sps * seconds, -3)))
 
 
 def calibrate(name: str, spec: Spec, args: argparse.Namespace, work: Path) -> float:
@@ -223,22 +238,32 @@ def calibrate(name: str, spec: Spec, args: argparse.Namespace, work: Path) -> fl
 
 
 def run_one(
-    name: str, spec: Spec, seed: int, args: argparse.Namespace, work: Path, eval_every: int
+    name: str,
+    spec: Spec,
+    seed: int,
+    args: argparse.Namespace,
+    work: Path,
+    eval_every: int,
+    budget: float | None = None,
+    tag: str = ORACLE_TAG,
 ) -> dict[str, Any]:
+    """One run of ``spec`` for ``budget`` seconds (default ``args.budget``), timed on the evaluations' ``tag``."""
+    budget = args.budget if budget is None else budget
     run_dir = work / f"{name}_s{seed}"
     if run_dir.exists():
         shutil.rmtree(run_dir)
     if spec.is_sb3:
-        cmd = sb3_args(spec, args, seed, run_dir, args.budget)
+        cmd = sb3_args(spec, args, seed, run_dir, budget)
     else:
-        cmd = gridrl_args(spec, args, seed, run_dir, eval_every, args.budget)
+        cmd = gridrl_args(spec, args, seed, run_dir, eval_every, budget)
     print(f"  $ {' '.join(cmd)}", flush=True)
     start = time.perf_counter()
-    rc = run_logged(cmd, run_dir / "stdout.log", args.budget * 3 + 300)
+    rc = run_logged(cmd, run_dir / "stdout.log", budget * 3 + 300)
     wall = time.perf_counter() - start
     rec: dict[str, Any] = {
         "config": name,
         "seed": seed,
+        "budget": budget,
         "rc": rc,
         "process_wall_s": wall,
         "run_dir": str(run_dir),
@@ -252,7 +277,7 @@ def run_one(
         rec["error"] = " | ".join(tail)
         print(f"  FAILED (exit {rc}): {rec['error']}", flush=True)
         return rec
-    ev = read_events(run_dir)
+    ev = read_events(run_dir, tag)
     metrics = json.loads((run_dir / "final" / "metrics.json").read_text())
     evals = ev["evals"]
     end = evals[-1][0] if evals else wall
@@ -261,7 +286,11 @@ def run_one(
         train_s = float(metrics["times_s"]["train"])
         eval_share = 0.0
     else:
-        train_s = max(end - eval_s, 1e-9)
+        # never below the trainer's own collect + update time (a run of a few iterations writes its
+        # first event late enough for wall minus evaluation to fall under it)
+        times = metrics.get("times_s", {})
+        busy = float(times.get("collect", 0.0)) + float(times.get("update", 0.0))
+        train_s = max(end - eval_s, busy, 1e-9)
         eval_share = eval_s / max(end, 1e-9)
     rec.update(
         evals=evals,
@@ -273,13 +302,11 @@ def run_one(
         stopped_by_time=bool(metrics.get("stopped_by_time_limit", True)),
     )
     for thr in args.thresholds:
-        hit = next(((t, s) for t, s, v in evals if v >= thr), None)
-        rec[f"t{thr}"] = hit[0] if hit else math.inf
-        rec[f"steps{thr}"] = hit[1] if hit else math.inf
+        rec[f"t{thr}"], rec[f"steps{thr}"] = first_hit(evals, thr)
     print(
-        f"  -> {rec['env_steps']} env steps, {rec['sps']:.0f} env steps/s, final {100 * rec['final']:.1f}% of "
-        f"oracle, "
-        + ", ".join(f"t{round(100 * th)}={_t(rec[f't{th}'], args.budget)}" for th in args.thresholds),
+        f"  -> {rec['env_steps']} env steps, {rec['sps']:.0f} env steps/s, final {100 * rec['final']:.1f}% "
+        + ("of oracle" if tag == ORACLE_TAG else f"({tag})")
+        + "".join(f", t{round(100 * th)}={_t(rec[f't{th}'], budget)}" for th in args.thresholds),
         flush=True,
     )
     return rec
@@ -296,14 +323,17 @@ def _steps(v: float) -> str:
     return f"{v / 1e6:.2f}M" if v >= 1e6 else f"{v / 1e3:.0f}k"
 
 
+def median_inf(values: list[float]) -> float:
+    """The median; with infinite values ("never reached") the upper middle one, so they count as largest."""
+    if not any(math.isinf(v) for v in values):
+        return statistics.median(values)
+    return sorted(values)[len(values) // 2]
+
+
 def _spread(values: list[float], fmt: Any) -> str:
     if not values:
         return "-"
-    med = (
-        statistics.median(values)
-        if not any(math.isinf(v) for v in values)
-        else sorted(values)[len(values) // 2]
-    )
+    med = median_inf(values)
     if len(values) == 1:
         return fmt(med)
     return f"{fmt(med)} [{fmt(min(values))}-{fmt(max(values))}]"
@@ -503,7 +533,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"calibration {name}: {sps:,.0f} env steps/s", flush=True)
             else:
                 sps = spec.prior_sps
-            eval_every[name] = max(1000, int(round(sps * args.eval_every_s, -3)))
+            eval_every[name] = eval_every_steps(sps, args.eval_every_s)
         if args.dry_run:
             for name in args.configs:
                 spec = CONFIGS[name]
