@@ -1,6 +1,7 @@
 """Fast smoke tests of the benchmark scripts: imports, argument parsing, commands, table logic.
 
-No benchmark runs here (they take minutes); see benchmarks/README.md.
+No benchmark runs here (they take minutes; see benchmarks/README.md), but for one game_matrix.py run of
+a few seconds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import game_matrix as gm  # noqa: E402
 import time_to_solve as tts  # noqa: E402
 
 
@@ -116,3 +118,131 @@ def test_throughput_imports() -> None:
     import throughput
 
     assert throughput.SB3_MATCH["batch_size"] == 64 and "agent=dqn" in throughput.DQN_MATCH
+
+
+# ------------------------------------------------------------------------------------------ game_matrix.py
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _matrix_rec(game: str, seed: int, budget: float, sps: float = 2e4, **times: float) -> dict:
+    """A finished run of ``game`` whose first evaluation at each level came at ``times`` (t_90=...)."""
+    g = gm.GAMES[game]
+    rec = {"game": game, "seed": seed, "rc": 0, "budget": budget, "final": 0.97, "sps": sps,
+           "eval_share": 0.02, "env_steps": 1_000_000, "stopped_by_time": True}  # fmt: skip
+    for lv in g.levels:
+        t = times.get(f"t_{lv.key}", math.inf)
+        rec[f"t_{lv.key}"], rec[f"steps_{lv.key}"] = t, (1e4 * t if math.isfinite(t) else math.inf)
+    return rec
+
+
+def test_game_matrix_targets_met_missed_and_unreached_seeds() -> None:
+    recs = [  # size15: >= 95 % within 90 s in 3 of 3 seeds -> met
+        _matrix_rec("size15", s, 90, t_90=t - 10, t_95=t) for s, t in enumerate([40.0, 60.0, 85.0])
+    ]
+    recs += [  # enemies5: one seed at 95 % only after the 60 s target -> missed
+        _matrix_rec("enemies5", 0, 60, t_90=20, t_95=30),
+        _matrix_rec("enemies5", 1, 60, t_90=50),
+        _matrix_rec("enemies5", 2, 60, t_90=25, t_95=40),
+    ]
+    recs += [  # food3 (reference: the heuristic): seed 1 never reaches 95 % -> missed
+        _matrix_rec("food3", 0, 120, t_90=30, t_95=50, t_beat=100),
+        _matrix_rec("food3", 1, 120, t_90=70),
+        _matrix_rec("food3", 2, 120, t_90=60, t_95=90),
+    ]
+    recs += [_matrix_rec("default", s, 180, sps=3e4, t_90=20, t_95=30) for s in range(3)]  # needs 5 seeds
+    recs.append(_matrix_rec("size25", 0, 360, sps=4e3, t_90=200, t_95=300))  # too slow: 7.5x for 6.25x cells
+    names = ["size15", "enemies5", "food3", "default", "size25"]
+    status = {n: gm.target_status(gm.GAMES[n], [r for r in recs if r["game"] == n])[0] for n in names}
+    assert status == {"size15": "met", "enemies5": "missed", "food3": "missed", "default": "unchecked",
+                      "size25": "unchecked"}  # fmt: skip
+    assert gm.target_status(gm.GAMES["food3"], recs[6:9])[1] == "50, >120, 90"
+    text = gm.table(recs, names)
+    rows = {cells[0]: cells for cells in map(_cells, text.splitlines()[2:])}
+    assert rows["size15"][5] == "3/3 / 3/3 / -"  # seeds reaching 90 % / 95 % / (oracle game: no > heur.)
+    assert rows["size15"][7] == "60 [40-85]" and rows["size15"][10] == "600k"  # t95 median [range], steps
+    assert rows["food3"][5] == "3/3 / 2/3 / 1/3" and rows["food3"][7] == "90 [50->120]"
+    assert rows["food3"][8] == ">120 [100->120]" and rows["food3"][11] == "-"  # > heur.: 1 of 3
+    assert rows["food3"][2] == "% of heuristic" and rows["size15"][2] == "% of oracle"
+    assert [rows[n][-1] for n in names] == ["met", "missed", "missed", "unchecked", "unchecked"]
+    assert (
+        rows["size15"][-2] == ">= 95 % in 90 s, 3/3 seeds"
+        and rows["food3"][1] == "env.n_food=3 env.on_food=remove"
+    )
+    scaling, sps_table = gm.sps_scaling(recs)
+    assert scaling == "missed" and "| 15x15 | 225 | 2.25 | 20,000 [20,000-20,000] | 1.50 | yes |" in sps_table
+    assert "| 25x25 | 625 | 6.25 | 4,000 | 7.50 | no |" in sps_table
+    # a budget scaled below the target's time cannot miss it, only leave it unchecked
+    short = [_matrix_rec("size15", s, 9, t_90=5) for s in range(3)]
+    assert gm.target_status(gm.GAMES["size15"], short)[0] == "unchecked"
+    failed = {"game": "size15", "seed": 2, "rc": 1, "budget": 90, "error": "boom"}
+    assert gm.target_status(gm.GAMES["size15"], [*recs[:2], failed])[0] == "missed"
+    report = gm.report([*recs, {**failed, "game": "size5"}], ["size5", *names], [], "cmd")
+    assert (
+        "**met** (seconds per seed: 40, 60, 85)" in report
+        and "| size5 | 2 | failed (exit 1): boom |" in report
+    )
+    assert (
+        "`enemies5` (env.n_enemies=5): >= 95 % in 60 s, 3/3 seeds (% of oracle): **missed** (seconds per seed: 30, >60, 40)"
+        in report
+    )
+
+
+def test_game_matrix_rows_are_valid_games_with_the_right_reference() -> None:
+    from gridrl.config import compose_config
+    from gridrl.evaluation import Evaluator
+
+    default = compose_config([]).env
+    for game in gm.GAMES_LIST:
+        cfg = compose_config(list(game.overrides))
+        env = cfg.env
+        assert env.height * env.width == game.cells, game.name
+        oracle = env.is_static and env.on_food == "end"  # gridrl.game.oracle.oracle_returns's rule
+        assert game.reference == ("oracle" if oracle else "heuristic"), game.name
+        if game.size:  # the scaling rows differ from the default game by the size alone
+            assert env == type(env)(**{**vars(default), "height": game.size, "width": game.size})
+        ref = Evaluator(env, cfg.trainer.eval_episodes, cfg.trainer.eval_seed).oracle.mean()
+        # the trainer logs no oracle_ratio where the reference's mean return is <= 0
+        assert (game.tag == gm.NORMALIZED_TAG) == (ref <= 0), (game.name, ref)
+        if game.target:
+            assert game.target.within_s in (None, game.budget_s), game.name
+
+
+def test_game_matrix_dry_run_and_argument_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    import shlex
+
+    from gridrl.config import compose_config
+
+    gm.main(["--games", "food3,size5", "--seeds", "1", "--dry-run", "--budget-scale", "0.5",
+             "--extra", "model=mlp trainer.eval_episodes=20"])  # fmt: skip
+    out = capsys.readouterr().out
+    commands = [shlex.split(line) for line in out.splitlines() if " train " in line]
+    assert len(commands) == 2 and "2 games, 2 runs: about" in out
+    food = [a for a in commands[0][commands[0].index("train") + 1 :] if not a.startswith("hydra.")]
+    assert food[:4] == ["env.n_food=3", "env.on_food=remove", "model=mlp", "trainer.eval_episodes=20"]
+    assert "seed=1" in food and "trainer.time_limit_s=60" in food  # 120 s x 0.5
+    cfg = compose_config(food)  # a valid gridrl train command line
+    assert cfg.env.n_food == 3 and cfg.trainer.time_limit_s == 60 and cfg.trainer.checkpoint_every == 0
+    assert "env.height=5" in commands[1] and "trainer.time_limit_s=60" in commands[1]
+    gm.main(["--games", "default", "--dry-run"])  # the default game's own 5 seeds
+    assert sum(" train " in line for line in capsys.readouterr().out.splitlines()) == 5
+    with pytest.raises(SystemExit):
+        gm.parse_args(["--games", "size15,nope"])
+    assert "unknown game(s) nope; choose from size5, default" in capsys.readouterr().err
+
+
+def test_game_matrix_tiny_real_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "matrix.md"
+    gm.main(["--games", "size5", "--seeds", "0", "--budget-scale", "0.1", "--calibrate-s", "0",
+             "--threads", "1", "--extra", "trainer.total_steps=4096 trainer.eval_episodes=50",
+             "--keep-runs", str(tmp_path / "runs"), "--out", str(out)])  # fmt: skip
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| size5 | env.height"))
+    cells = _cells(row)
+    assert cells[3] == "12" and cells[4] == "1/1"  # 120 s x 0.1, one run that finished
+    float(cells[12])  # the final ratio, in %
+    assert float(cells[13].replace(",", "")) > 0  # env steps/s
+    raw = gm.json.loads(out.with_suffix(".json").read_text())
+    assert raw["runs"][0]["env_steps"] == 4096 and raw["runs"][0]["evals"]
+    capsys.readouterr()
+    gm.main(["--report", str(out.with_suffix(".json"))])  # the table again from the saved runs
+    assert row in capsys.readouterr().out
