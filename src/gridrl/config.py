@@ -58,7 +58,7 @@ ENV_FAMILIES = ("grid", "minatar", "minigrid", "gym")
 ACTION_SETS = ("seed8", "sentdex9")
 MOTIONS = ("static", "random", "chase")
 ON_FOOD = ("end", "remove", "respawn")
-OBS_MODES = ("rgb", "planes", "ego")
+OBS_MODES = ("rgb", "planes", "ego", "fovea")
 MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 MINIGRID_ACTIONS = ("all", "nav")
 
@@ -93,7 +93,10 @@ class EnvConfig:
     enemy_reward: float = -300.0  # reward for touching an enemy (episode ends; checked before food)
     max_steps: int = 200  # steps before the episode is truncated (timeout, bootstraps)
     slip: float = 0.0  # probability that the player's action is replaced by a random one
-    obs_mode: str = "ego"  # rgb (seed image) | planes (one-hot) | ego (planes centred on the player)
+    obs_mode: str = "ego"  # rgb (seed image) | planes (one-hot) | ego (planes centred on the player) | fovea
+    # fovea view: the fovea x fovea window of the ego view around the player beside the whole ego view
+    # max-pooled to fovea x fovea (odd, >= 3): (6, fovea, fovea) whatever the grid's size
+    fovea: int = 11
     player_color: list[int] = field(default_factory=lambda: [255, 175, 0])  # rgb mode: player colour
     food_color: list[int] = field(default_factory=lambda: [0, 255, 0])  # rgb mode: food colour
     enemy_color: list[int] = field(default_factory=lambda: [0, 0, 255])  # rgb mode: enemy colour
@@ -119,6 +122,9 @@ class EnvConfig:
         check_range("env.max_steps", self.max_steps, 1)
         check_range("env.slip", self.slip, 0.0, 1.0)
         check_choice("env.obs_mode", self.obs_mode, OBS_MODES)
+        if self.fovea < 3 or self.fovea % 2 == 0:
+            raise ConfigError(f"env.fovea={self.fovea} is not allowed; give an odd size >= 3, e.g. 11")
+        check_unread("env", self, ("fovea",), self.obs_mode == "fovea", "env.obs_mode=fovea")
         for key in ("player_color", "food_color", "enemy_color"):
             col = list(getattr(self, key))
             if len(col) != 3 or any(not 0 <= int(c) <= 255 for c in col):

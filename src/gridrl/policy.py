@@ -62,12 +62,18 @@ class Agent:
     def check_game(self, env: GameConfig, changes: list[str] | None = None) -> None:
         """Refuse a game whose observations or actions differ in shape or meaning from the trained one:
         another family, another observation shape or action count, and for the built-in game another
-        grid size, view or action set."""
+        view or action set, or another grid size (unless the view is ``fovea``, the same on every size)."""
         from gridrl.envs.factory import game_label, obs_spec
 
         trained = self.env
         (old_shape, old_n), (new_shape, new_n) = obs_spec(trained), obs_spec(env)
-        keys = ("height", "width", "obs_mode", "actions") if isinstance(env, EnvConfig) else ()
+        keys: tuple[str, ...] = ()
+        if isinstance(env, EnvConfig):  # the fovea view means the same on every grid size
+            keys = (
+                ("obs_mode", "fovea", "actions")
+                if env.obs_mode == "fovea"
+                else ("height", "width", "obs_mode", "actions")
+            )
         differ = [k for k in keys if getattr(trained, k, None) != getattr(env, k)]
         if trained.family == env.family and old_shape == new_shape and old_n == new_n and not differ:
             return
@@ -81,7 +87,7 @@ class Agent:
             diff = f"{game_label(trained)} -> {game_label(env)}"
         keep = (
             "keep the grid size, obs_mode and actions (change n_enemies, n_food, motions, rewards, max_steps, "
-            "slip, colours)"
+            "slip, colours; with obs_mode=fovea the grid size too)"
             if isinstance(trained, EnvConfig)
             else f"keep the {trained.family} family, its observations and its action set"
         )

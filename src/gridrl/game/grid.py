@@ -16,7 +16,9 @@ Rules (per step, for every game):
 Coordinates are ``(x, y)`` = (column, row); observations are uint8 ``(N, C, H, W)``:
 ``rgb`` paints food, enemies, then the player (on top) in the configured colours; ``planes`` has one
 0/255 plane each for player, food and enemies; ``ego`` is ``(3, 2H-1, 2W-1)`` centred on the player with
-planes food, enemies and inside-the-grid.
+planes food, enemies and inside-the-grid; ``fovea`` is ``(6, k, k)`` (``k = cfg.fovea``): the ``k x k``
+centre of the ego view, then the whole ego view zero-padded around its centre to ``k * p`` (``p`` the
+smallest odd factor that covers it) and max-pooled by ``p``. Its size does not depend on the grid's.
 """
 
 from __future__ import annotations
@@ -40,9 +42,33 @@ OUTCOME_NAMES = ("none", "food", "enemy", "timeout")
 
 def obs_shape(cfg: EnvConfig, mode: str | None = None) -> tuple[int, int, int]:
     """The observation shape (C, H, W) of the game in ``mode`` (default: the game's ``obs_mode``)."""
-    if (mode or cfg.obs_mode) == "ego":
+    mode = mode or cfg.obs_mode
+    if mode == "ego":
         return 3, 2 * cfg.height - 1, 2 * cfg.width - 1
+    if mode == "fovea":
+        return 6, cfg.fovea, cfg.fovea
     return 3, cfg.height, cfg.width
+
+
+def fovea_pooling(cfg: EnvConfig) -> int:
+    """The fovea view's pooling factor ``p``: the smallest odd ``p`` with ``fovea * p`` >= the ego view's side."""
+    p = -(-(2 * max(cfg.height, cfg.width) - 1) // cfg.fovea)
+    return p + 1 - p % 2
+
+
+def _fovea_inside(cfg: EnvConfig) -> np.ndarray:
+    """(H*W, 2, k, k): the fovea view's inside-the-grid planes (window, pooled) for every player cell."""
+    H, W, k = cfg.height, cfg.width, cfg.fovea
+    r, p = k // 2, fovea_pooling(cfg)
+    c = (k * p) // 2
+    table = np.zeros((H * W, 2, k, k), dtype=np.uint8)
+    gy, gx = np.divmod(np.arange(H * W), W)  # every grid cell
+    for y in range(H):
+        for x in range(W):
+            window = table[y * W + x, 0]
+            window[max(0, r - y) : min(k, r + H - y), max(0, r - x) : min(k, r + W - x)] = 255
+            table[y * W + x, 1, (c + gy - y) // p, (c + gx - x) // p] = 255
+    return table
 
 
 def n_actions(cfg: EnvConfig) -> int:
@@ -114,6 +140,14 @@ class GridGame:
             self._off = game_off + planes * plane + centre  # (F + E, N)
             self._ecell = np.zeros((K, n), dtype=np.int64)
             self._drawn = np.full((F + E, n), self._bin, dtype=np.int64)
+        elif self.obs_mode == "fovea":
+            k = cfg.fovea
+            self._fovea = (k // 2, k, fovea_pooling(cfg), (k * fovea_pooling(cfg)) // 2)  # r, k, p, centre
+            self._inside = _fovea_inside(cfg)
+            self._inside_buf = np.zeros((n, 2, k, k), dtype=np.uint8)
+            planes = np.array([0] * F + [1] * E, dtype=np.int64)[:, None]
+            self._off = game_off + planes * plane  # (F + E, N); the pooled planes are 3 planes further
+            self._drawn = np.full((2 * (F + E), n), self._bin, dtype=np.int64)
         elif self.obs_mode == "planes":
             planes = np.array([0] + [1] * F + [2] * E, dtype=np.int64)[:, None]
             self._off = game_off + planes * plane  # (K, N)
@@ -308,6 +342,61 @@ class GridGame:
         self._clamp(pos)
 
     # ---------------------------------------------------------------------------------------- drawing
+    def _fovea_cells(self, pos: np.ndarray, off: np.ndarray) -> np.ndarray:
+        """Flat indices (2 (F + E), N) of food and enemies in the fovea view: first in the window (the
+        spare byte where farther than ``r`` cells), then in the pooled planes."""
+        r, k, p, c = self._fovea
+        dx = pos[0, 1:] - pos[0, :1]
+        dy = pos[1, 1:] - pos[1, :1]
+        new = np.empty((2, *dx.shape), dtype=np.int64)
+        fine, coarse = new[0], new[1]
+        np.multiply(dy + r, k, out=fine)
+        fine += dx
+        fine += r + off
+        fine[(np.abs(dx) > r) | (np.abs(dy) > r)] = self._bin
+        np.multiply((dy + c) // p, k, out=coarse)
+        coarse += (dx + c) // p
+        coarse += off + 3 * k * k
+        return new.reshape(-1, dx.shape[-1])
+
+    def _pixels(
+        self, pos: np.ndarray, rows: np.ndarray | None, cells: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Flat indices of the entities' pixels now (laid out like ``_drawn``) and the view of them that
+        is food (set to the spare byte where eaten)."""
+        off = self._off if rows is None else self._off[..., rows]
+        new = self._spare if rows is None else np.empty(self._drawn.shape[:-1] + (len(rows),), np.int64)
+        F = self._F
+        if self.obs_mode == "fovea":
+            new = self._fovea_cells(pos, off)
+            return new, new.reshape(2, -1, new.shape[-1])[:, :F]  # the window's and the pooled planes' food
+        if self.obs_mode == "ego":
+            ecell = self._ecell if rows is None else np.empty(pos.shape[1:], np.int64)
+            np.multiply(pos[1], self.obs_shape[2], out=ecell)
+            ecell += pos[0]
+            np.subtract(ecell[1:], ecell[0], out=new)
+            new += off
+            return new, new[:F]
+        if cells is None:
+            cells = np.multiply(pos[1], self.W)
+            cells += pos[0]
+        if self.obs_mode == "planes":
+            np.add(cells, off, out=new)
+        else:
+            np.add(cells[:, None, :], off, out=new)
+        return new, new[1 : 1 + F]
+
+    def _draw_inside(self, pos: np.ndarray, rows: np.ndarray | None) -> None:
+        """The inside-the-grid plane(s) of the ego and fovea views: a lookup by the player's cell."""
+        pc = pos[1, 0] * self.W
+        pc += pos[0, 0]
+        planes = 2 if self.obs_mode == "ego" else slice(2, None, 3)
+        if rows is None:
+            np.take(self._inside, pc, axis=0, out=self._inside_buf, mode="clip")
+            self._obs[:, planes] = self._inside_buf
+        else:
+            self._obs[rows, planes] = self._inside[pc]
+
     def _redraw(self) -> None:
         """Draw every game from scratch (after reset / set_state)."""
         self._obs_flat.fill(0)
@@ -322,37 +411,15 @@ class GridGame:
         """
         flat = self._obs_flat
         pos = self._pos if rows is None else self._pos[:, :, rows]
-        off = self._off if rows is None else self._off[..., rows]
-        new = self._spare if rows is None else np.empty(self._drawn.shape[:-1] + (len(rows),), np.int64)
         F = self._F
-        if self.obs_mode == "ego":
-            ecell = self._ecell if rows is None else np.empty(pos.shape[1:], np.int64)
-            np.multiply(pos[1], self.obs_shape[2], out=ecell)
-            ecell += pos[0]
-            np.subtract(ecell[1:], ecell[0], out=new)
-            new += off
-            pc = pos[1, 0] * self.W
-            pc += pos[0, 0]
-            if rows is None:
-                np.take(self._inside, pc, axis=0, out=self._inside_buf, mode="clip")
-                self._obs[:, 2] = self._inside_buf
-            else:
-                self._obs[rows, 2] = self._inside[pc]
-            food_new = new[:F]
-        else:
-            if cells is None:
-                cells = np.multiply(pos[1], self.W)
-                cells += pos[0]
-            if self.obs_mode == "planes":
-                np.add(cells, off, out=new)
-            else:
-                np.add(cells[:, None, :], off, out=new)
-            food_new = new[1 : 1 + F]
+        new, food_new = self._pixels(pos, rows, cells)
+        if self.obs_mode in ("ego", "fovea"):
+            self._draw_inside(pos, rows)
         alive = self._alive if rows is None else self._alive[:, rows]
         if not alive.all():
             dead = ~alive
-            if food_new.ndim == 3:
-                dead = np.broadcast_to(dead[:, None, :], food_new.shape)
+            if food_new.ndim == 3:  # fovea (2, F, N): both views; rgb (F, 3, N): every channel
+                dead = np.broadcast_to(dead if self.obs_mode == "fovea" else dead[:, None, :], food_new.shape)
             food_new[dead] = self._bin
         if rows is None:
             flat[self._drawn] = 0
