@@ -47,6 +47,7 @@ from gridrl.config import (
     RewardConfig,
     TrainerConfig,
     compose_config,
+    default_budget,
     load_env_config,
 )
 from gridrl.evaluation import Evaluator
@@ -81,7 +82,7 @@ def sb3_dqn_kwargs(agent: DQNConfig, planned_steps: int, n_envs: int = 1) -> dic
     )
     lr: Any = agent.lr
     if agent.lr_anneal:  # linear to 0 over gridrl's trainer.total_steps, as gridrl's lr_at
-        total = TrainerConfig().total_steps
+        total = default_budget(EnvConfig())  # the default game's trainer.total_steps=0
         # SB3 calls it with the fraction of planned_steps left
         lr = partial(_annealed_lr, lr=agent.lr, planned=planned_steps, total=total)
     return {

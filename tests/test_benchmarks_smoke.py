@@ -103,9 +103,9 @@ def test_sb3_peer_keeps_the_replay_ratio_for_any_number_of_games(preset: str, n_
     assert kw["target_update_interval"] * agent.replay_ratio == pytest.approx(agent.target_update)
     if agent.lr_anneal:  # SB3 passes the fraction of the planned steps left; gridrl anneals over its budget
         from gridrl.agent.common import lr_at
-        from gridrl.config import TrainerConfig
+        from gridrl.config import EnvConfig, default_budget
 
-        total = TrainerConfig().total_steps
+        total = default_budget(EnvConfig())
         for step in (0, 1_000_000, total, 2 * total):
             left = 1 - step / 10_000_000
             assert kw["learning_rate"](left) == pytest.approx(lr_at(step, total, agent))

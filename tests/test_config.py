@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from conftest import GRIDRL, compose_cfg, presets
-from gridrl.config import ConfigError, DQNConfig, PQNConfig, to_config
+from gridrl.config import ConfigError, DQNConfig, EnvConfig, PQNConfig, to_config
 
 
 @pytest.mark.parametrize("group", ["env", "model", "agent", "trainer", "experiment"])
@@ -19,10 +19,10 @@ def test_every_preset_composes_and_validates(group: str) -> None:
         assert cfg.env is not None and cfg.agent is not None
 
 
-def test_defaults_are_pqn_on_the_ego_view() -> None:
+def test_defaults_are_pqn_on_the_fovea_view() -> None:
     cfg = to_config(compose_cfg())
     assert isinstance(cfg.agent, PQNConfig)
-    assert cfg.env.obs_mode == "ego" and cfg.model.name == "ego_cnn"
+    assert cfg.env.obs_mode == "fovea" and cfg.model.name == "fovea_cnn" and cfg.env == EnvConfig()
     assert cfg.name == "default-pqn"
 
 
@@ -30,7 +30,7 @@ def test_seed_and_sentdex_presets_have_the_tutorials_numbers() -> None:
     seed = to_config(compose_cfg(["env=seed", "model=seed_cnn"])).env
     assert (seed.height, seed.width, seed.actions, seed.max_steps) == (15, 15, "seed8", 200)
     assert (seed.move_reward, seed.food_reward, seed.enemy_reward) == (-1, 25, -300)
-    assert seed.player_color == [255, 0, 0] and seed.obs_mode == "ego" and seed.is_static
+    assert seed.player_color == [255, 0, 0] and seed.obs_mode == "fovea" and seed.is_static
     sentdex = to_config(compose_cfg(["env=sentdex"])).env
     assert (sentdex.height, sentdex.width, sentdex.actions) == (10, 10, "sentdex9")
     assert sentdex.player_color == [255, 175, 0]
@@ -52,7 +52,7 @@ def test_every_experiment_preset_composes_into_a_valid_config() -> None:
     for name in names:
         to_config(compose_cfg([f"experiment={name}"]))
     crowded = to_config(compose_cfg(["experiment=crowded"]))
-    assert crowded.env.on_food == "respawn" and not crowded.agent.reward.clip
+    assert crowded.env.on_food == "respawn" and crowded.agent.reward.clip == "false"
     assert crowded.trainer.total_steps > to_config(compose_cfg([])).trainer.total_steps
 
 
@@ -109,7 +109,11 @@ BAD = [
     (["model.layers=[]"], "model.layers"),
     (["model.layers.0.type=spline"], "model.layers[0].type"),
     (["model.layers.0.channels=0"], "model.layers[0].channels"),
-    (["trainer.total_steps=0"], "trainer.total_steps"),
+    (["trainer.total_steps=-1"], "trainer.total_steps"),
+    (
+        ["agent.reward.clip=sometimes"],
+        "agent.reward.clip='sometimes' is not allowed; choose one of true, false, auto",
+    ),
     (["trainer.keep_checkpoints=0"], "trainer.keep_checkpoints"),
     (["device=tpu"], "device"),
     (["++agent.learning_starts=512"], "agent.learning_starts is not a key of PQNConfig"),  # force-added
@@ -184,3 +188,28 @@ def test_a_saved_config_of_an_earlier_version_loads_with_its_retired_keys_moved(
     cfg = to_config(typed_node(OmegaConf.create(saved)))
     assert cfg.agent.n_envs == 32 and not hasattr(cfg.agent, "batch_size")
     assert cfg.trainer.eval_epsilon == 0.1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "clip", "budget"),
+    [
+        ([], "true", 3_000_000),  # the default game: static enemy, the episode ends on its food
+        (["env.enemy_motion=chase"], "true", 3_000_000),  # one food per episode: clipping learns faster
+        (["env.n_food=3", "env.on_food=remove"], "true", 3_000_000),  # static enemies: always avoidable
+        (["env=crowded"], "false", 10_000_000),  # respawning food, random-walking enemies
+        (["env.n_food=3", "env.on_food=remove", "env.slip=0.1"], "false", 10_000_000),
+        (
+            ["env=crowded", "agent.reward.clip=true", "trainer.total_steps=5000"],
+            "true",
+            5_000,
+        ),  # explicit wins
+        (["env=crowded", "agent=dqn"], "false", 10_000_000),
+        (["experiment=minatar_breakout"], "false", None),  # other families: their presets decide
+    ],
+)
+def test_auto_clip_and_budget_follow_the_game(overrides: list[str], clip: str, budget: int | None) -> None:
+    cfg = to_config(compose_cfg(overrides))
+    assert cfg.agent.reward.clip == clip
+    if budget is not None:
+        assert cfg.trainer.total_steps == budget
+    assert cfg.trainer.total_steps > 0

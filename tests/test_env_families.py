@@ -68,7 +68,7 @@ def test_family_experiments_pick_env_model_and_learner() -> None:
         cfg = to_config(compose_cfg([f"experiment={name}"]))
         family = name.split("_")[0]
         assert cfg.env.family == family and cfg.model.name == f"{family}_cnn"
-        assert cfg.agent.gamma == 0.99 and cfg.agent.reward.scale == 1.0 and not cfg.agent.reward.clip
+        assert cfg.agent.gamma == 0.99 and cfg.agent.reward.scale == 1.0 and cfg.agent.reward.clip == "false"
         assert 0 < cfg.trainer.time_limit_s <= 600
     assert to_config(compose_cfg(["experiment=minatar_seaquest"])).env.game == "seaquest"
 
@@ -181,7 +181,7 @@ def toward_food(cfg: EnvConfig):
 
 
 def test_normalized_score_is_one_for_the_oracle_and_zero_for_random_play() -> None:
-    cfg = EnvConfig(n_enemies=0)
+    cfg = EnvConfig(n_enemies=0, obs_mode="ego")
     ev = Evaluator(cfg, 300, 11)
     best = ev.run(toward_food(cfg)).summary()
     assert best["oracle_ratio"] == pytest.approx(1.0) and best["normalized_score"] == pytest.approx(1.0)

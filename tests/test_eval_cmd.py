@@ -103,7 +103,7 @@ def tiny_run(tmp_path_factory) -> Path:
 
 # ----------------------------------------------------------------------------------- hand-checked
 def test_ego_greedy_is_the_oracles_policy():
-    cfg = EnvConfig(n_enemies=2, n_food=2)
+    cfg = EnvConfig(n_enemies=2, n_food=2, obs_mode="ego")
     game = GridGame(cfg, 500)
     obs, _ = game.reset(3)
     policy = ego_greedy(cfg)
@@ -114,7 +114,7 @@ def test_ego_greedy_is_the_oracles_policy():
 
 def test_eval_stats_without_enemies_match_the_hand_formula(tmp_path):
     """No enemy: walking straight at the food is optimal, return = 25 - (Chebyshev distance - 1)."""
-    cfg = EnvConfig(n_enemies=0)
+    cfg = EnvConfig(n_enemies=0, obs_mode="ego")
     report = run_eval(cfg, ego_greedy(cfg), tmp_path, episodes=300, seed=11)
     layouts = Evaluator(cfg, 300, 11).layouts
     d = np.abs(layouts["player"] - layouts["food"][:, 0]).max(1)
@@ -130,7 +130,7 @@ def test_eval_stats_without_enemies_match_the_hand_formula(tmp_path):
 
 
 def test_eval_stats_are_the_evaluators_and_near_the_oracle(tmp_path):
-    cfg = EnvConfig()  # the default game: one static enemy
+    cfg = EnvConfig(obs_mode="ego")  # the default game (one static enemy) in the view ego_greedy reads
     policy = ego_greedy(cfg)
     report = run_eval(cfg, policy, tmp_path, episodes=500, seed=12345, record={"checkpoint": "scripted"})
     direct = Evaluator(cfg, 500, 12345).run(policy).summary()
@@ -142,7 +142,7 @@ def test_eval_stats_are_the_evaluators_and_near_the_oracle(tmp_path):
 
 
 def test_eval_video_readable_with_the_right_frames(tmp_path):
-    cfg = EnvConfig(n_enemies=2)
+    cfg = EnvConfig(n_enemies=2, obs_mode="ego")
     policy = ego_greedy(cfg)
     report = run_eval(cfg, policy, tmp_path, episodes=20, seed=5, video_episodes=3, video_size=200, fps=10.0)
     # each episode: its start frame, one per step but the last, and the last state held 0.5 s
@@ -218,7 +218,7 @@ def test_eval_any_checkpoint_file(tiny_run, tmp_path):
     for target in (tiny_run / "final" / "q_network.pt", tiny_run / "checkpoints" / "best.pt", ckpts[-1]):
         loaded = load(target, "cpu")
         assert loaded.weights == target and loaded.run_dir == tiny_run
-        assert loaded.config.env.obs_mode == "ego"
+        assert loaded.config.env.obs_mode == "fovea"
     # a run dir without final weights: its newest checkpoint
     bare = tmp_path / "bare"
     shutil.copytree(tiny_run / "checkpoints", bare / "checkpoints")
@@ -232,11 +232,11 @@ def test_eval_any_checkpoint_file(tiny_run, tmp_path):
 
 
 def test_eval_refusals(tiny_run, tmp_path, capsys):
-    line = refused(capsys, "eval", f"checkpoint={tiny_run}", "env.width=12")
-    assert "env.width=12 changes what the network sees" in line and "3x19x19" in line
-    assert "obs_mode ego -> rgb" in refused(capsys, "eval", str(tiny_run), "env.obs_mode=rgb")
+    line = refused(capsys, "eval", f"checkpoint={tiny_run}", "env.obs_mode=fovea", "env.fovea=7")
+    assert "env.fovea=7 changes what the network sees" in line and "6x11x11" in line and "6x7x7" in line
+    assert "obs_mode fovea -> rgb" in refused(capsys, "eval", str(tiny_run), "env.obs_mode=rgb")
     line = refused(capsys, "eval", str(tiny_run), "env=seed")
-    assert "env=seed changes" in line and "(height 10 -> 15, width 10 -> 15, actions" in line
+    assert "env=seed changes" in line and "(actions sentdex9 -> seed8)" in line
     line = refused(capsys, "eval", "checkpoint=x", "episode=3")
     assert "episode is not a key of EvalCommandConfig; did you mean episodes" in line
     assert "env.enemies is not a key of EnvConfig; did you mean env.n_enemies" in refused(
@@ -279,3 +279,11 @@ def test_plot_of_the_real_run(tiny_run, tmp_path):
     assert len(res.curves) == 1 and res.png.is_file()
     (curve,) = res.curves.values()
     assert curve.runs == 1 and curve.steps[-1] == 1024
+
+
+def test_a_fovea_agent_plays_another_grid_size(tiny_run, capsys):
+    """The fovea view is 6x11x11 on every grid: a 10x10 agent is evaluated on 12x17 as it is."""
+    capsys.readouterr()
+    assert main(["eval", str(tiny_run), "env.height=12", "env.width=17", "episodes=20"]) == 0
+    out = capsys.readouterr().out
+    assert "12x17" in out

@@ -166,7 +166,7 @@ def test_standing_still_is_recorded_for_one_step() -> None:
 
 def test_batch_recording_is_recording_one_by_one() -> None:
     """K games recorded in one batched evaluation = each game recorded alone (static game)."""
-    cfg = EnvConfig(n_enemies=2, max_steps=30)  # ego, enemies end some games
+    cfg = EnvConfig(n_enemies=2, max_steps=30, obs_mode="ego")  # enemies end some games
     ev = Evaluator(cfg, episodes=12, seed=8)
     calls = []
 

@@ -54,7 +54,7 @@ print(obs.shape, type(env.unwrapped).__module__)
 """
     proc = run_python(["-c", code], ROOT / "src", tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ["(3,", "9,", "9)", "gridrl.game.gym_env"]
+    assert proc.stdout.split() == ["(6,", "11,", "11)", "gridrl.game.gym_env"]
 
 
 def test_gridrl_exposes_the_sb3_helpers_lazily():

@@ -1,5 +1,5 @@
 """What ``experiment=crowded`` means, as its preset files and the README describe it: the crowded game
-(15x15, 3 food that respawn when eaten, 3 random-walking enemies, 200 steps, ego view) with the default
+(15x15, 3 food that respawn when eaten, 3 random-walking enemies, 200 steps, fovea view) with the default
 learner, rewards scaled but not clipped, and a 20M env step budget; nothing else changes. Then the game
 itself is played to check that it behaves that way."""
 
@@ -23,7 +23,7 @@ CROWDED = {
     "env.on_food": "respawn",
     "env.n_enemies": 3,
     "env.enemy_motion": "random",
-    "agent.reward.clip": False,
+    "agent.reward.clip": "false",  # auto: a long game with moving enemies (the default game clips)
     "trainer.total_steps": 20_000_000,
     "trainer.eval_every": 1_000_000,
     "trainer.checkpoint_every": 2_000_000,
@@ -54,13 +54,13 @@ def test_crowded_experiment_is_the_crowded_game_unclipped_with_a_20m_budget() ->
     game = crowded.env
     assert (game.max_steps, game.obs_mode, game.food_motion, game.actions) == (
         200,
-        "ego",
+        "fovea",
         "static",
         "sentdex9",
     )
     # rewards scaled but not clipped: an enemy costs 12 food, not 1 as with clipping
     reward = crowded.agent.reward
-    assert reward.scale == default.agent.reward.scale == 0.04 and default.agent.reward.clip
+    assert reward.scale == default.agent.reward.scale == 0.04 and default.agent.reward.clip == "true"
     learned = transform_reward(np.array([game.enemy_reward, game.food_reward]), reward)
     assert learned[0] / learned[1] == game.enemy_reward / game.food_reward == -12
     clipped = transform_reward(np.array([game.enemy_reward, game.food_reward]), default.agent.reward)
@@ -75,7 +75,7 @@ def test_the_crowded_game_keeps_three_food_and_moves_three_enemies() -> None:
     n = 64
     game = GridGame(env, n)
     obs, _ = game.reset(seed=0)
-    assert obs.shape == (n, 3, 29, 29)  # ego view: (2H-1, 2W-1)
+    assert obs.shape == (n, 6, 11, 11)  # fovea view: the same on every grid
     rng = np.random.default_rng(0)
     moved = np.zeros((n, env.n_enemies), bool)
     outcomes, lengths, food_steps = [], [], 0

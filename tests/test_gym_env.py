@@ -135,7 +135,12 @@ def test_config_and_overrides():
 
 def test_presets_load():
     seed = GridEnv(preset="seed").cfg
-    assert (seed.height, seed.actions, seed.obs_mode, seed.player_color) == (15, "seed8", "ego", [255, 0, 0])
+    assert (seed.height, seed.actions, seed.obs_mode, seed.player_color) == (
+        15,
+        "seed8",
+        "fovea",
+        [255, 0, 0],
+    )
     assert GridEnv(preset="seed", obs_mode="rgb").cfg.obs_mode == "rgb"
     assert GridEnv(preset="sentdex", max_steps=50).cfg.max_steps == 50
     for preset in PRESETS:

@@ -106,12 +106,18 @@ def test_train_help_lists_every_key_its_value_and_the_presets(overrides: list[st
     for group, names in groups.items():
         assert names == preset_files(group), group
     # every key of the schema, with the value the command line composes (overrides applied)
-    cfg = to_config(compose(overrides))
+    node = compose(overrides)
+    cfg = to_config(node)
     agent_schema = DQNConfig if "agent=dqn" in overrides else PQNConfig
     assert set(printed) == field_names(Config)
+    # help shows what was composed: the values decided with the game (auto, 0) as written
+    assert printed["agent"]["reward"]["clip"] == node.agent.reward.clip == "auto"
+    assert printed["trainer"]["total_steps"] == node.trainer.total_steps == 0
+    want = {g: dataclasses.asdict(getattr(cfg, g)) for g in ("env", "agent", "trainer")}
+    want["agent"]["reward"]["clip"], want["trainer"]["total_steps"] = "auto", 0
     for group, schema in (("env", EnvConfig), ("agent", agent_schema), ("trainer", TrainerConfig)):
         assert set(printed[group]) == field_names(schema), group
-        assert printed[group] == dataclasses.asdict(getattr(cfg, group)), group
+        assert printed[group] == want[group], group
     assert set(printed["agent"]["reward"]) == field_names(RewardConfig)
     assert set(printed["agent"]["epsilon"]) == field_names(EpsilonConfig)
     assert {k: printed[k] for k in ("seed", "device", "resume")} == {

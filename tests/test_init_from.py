@@ -68,7 +68,8 @@ def test_a_new_run_starts_from_the_weights_in_another_game(
 def test_a_run_from_weights_records_them_and_trains_on(tmp_path: Path, source: Path) -> None:
     run = tmp_path / "run"
     proc = subprocess.run(
-        [GRIDRL, "train", *TINY, "env.n_enemies=3", "trainer.total_steps=1024", f"init_from={source}",
+        [GRIDRL, "train", *TINY, "env.n_enemies=3", "env.height=7", "env.width=8",  # fovea: any grid size
+         "trainer.total_steps=1024", f"init_from={source}",
          f"hydra.run.dir={run}"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
     )  # fmt: skip
@@ -89,9 +90,9 @@ def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("change", "needles"),
     [
-        ("env.height=7", ("init_from=", "3x9x9 observations", "3x13x9", "height 5 -> 7")),
+        ("env.obs_mode=ego", ("init_from=", "6x11x11 observations", "3x9x9", "obs_mode fovea -> ego")),
         ("env.actions=seed8", ("init_from=", "9 actions", "and 8", "actions sentdex9 -> seed8")),
-        ("model=mlp", ("init_from=", "does not fit this run's model (mlp)", "ego_cnn")),
+        ("model=mlp", ("init_from=", "does not fit this run's model (mlp)", "fovea_cnn")),
     ],
 )
 def test_weights_that_do_not_fit_are_refused_in_one_line(

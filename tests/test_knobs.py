@@ -44,7 +44,12 @@ LEARNERS = {
 # values the generic rule (halve a number, double a 1, flip a bool, the other choice) would not make
 # bite in a 1024-step run; and the switches a key is read under, set in both runs compared
 VALUES = {"max_grad_norm": 0.01, "per_eps": 0.1}
-CHOICES = {"loss": ("mse", "huber"), "schedule": ("linear", "exponential"), "name": ("dqn", "pqn")}
+CHOICES = {
+    "clip": ("false", "true"),
+    "loss": ("mse", "huber"),
+    "schedule": ("linear", "exponential"),
+    "name": ("dqn", "pqn"),
+}
 CONTEXT = {
     "loss": ["agent.reward.clip=false"],  # huber = mse for TD errors below 1: let the -300 enemy through
     "per_alpha": ["agent.prioritized=true"],

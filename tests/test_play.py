@@ -119,7 +119,7 @@ def test_session_watching_a_policy():
 
     session = PlaySession(cfg, seed=0, policy=stay)
     assert [session.advance() for _ in range(4)] == ["step", "step", "step", "restart"]
-    assert seen == [(1, 3, 19, 19)] * 3
+    assert seen == [(1, 6, 11, 11)] * 3  # the default fovea view
     assert session.result.outcomes == ["timeout"] and session.result.returns == [-3.0]
     assert session.press("w") == "ignored" and session.press(" ") == "pause"
 

@@ -99,9 +99,7 @@ def test_play_watches_a_checkpoint(fake_window, net_run, capsys):
     assert call["env"].n_enemies == 2 and call["env"].enemy_motion == "chase"  # the run's game + override
     obs = np.zeros((1, *obs_shape(call["env"])), dtype=np.uint8)
     assert call["policy"](obs).shape == (1,)
-    assert "env.height=5 changes what the network sees" in refused(
-        capsys, "play", str(net_run), "env.height=5"
-    )
+    assert "env.fovea=5 changes what the network sees" in refused(capsys, "play", str(net_run), "env.fovea=5")
 
 
 def test_watch_path_without_a_window(net_run):

@@ -27,12 +27,13 @@ from gridrl.sb3 import MIN_UNPADDED, GridCNN, ego_cnn_config, sb3_policy_kwargs 
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
-# (make kwargs, observation shape): the default game, images of 5x5 (padded convolutions) and 49x49
+# (make kwargs, observation shape): the default game (fovea view), images of 5x5 (padded convolutions)
+# and 49x49
 GAMES = [
-    ({}, (3, 19, 19)),
-    ({"height": 3, "width": 3}, (3, 5, 5)),
+    ({}, (6, 11, 11)),
+    ({"height": 3, "width": 3, "obs_mode": "ego"}, (3, 5, 5)),
     ({"height": 5, "width": 5, "obs_mode": "planes"}, (3, 5, 5)),
-    ({"height": 25, "width": 25}, (3, 49, 49)),
+    ({"height": 25, "width": 25, "obs_mode": "ego"}, (3, 49, 49)),
 ]
 
 
@@ -67,8 +68,8 @@ def test_dqn_cnn_policy_learns_on_small_and_large_images(kwargs, shape):
     assert q.shape == (1, env.action_space.n) and torch.isfinite(q).all()
 
 
-def test_default_game_gets_exactly_gridrls_ego_cnn():
-    env = gym.make(ENV_ID)
+def test_ego_view_gets_exactly_gridrls_ego_cnn():
+    env = gym.make(ENV_ID, obs_mode="ego")
     model = small_dqn(env)
     cfg = compose_config(["model=ego_cnn"]).model
     gridrl_net = build_q_network(cfg, env.observation_space.shape, int(env.action_space.n))

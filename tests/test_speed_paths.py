@@ -92,7 +92,7 @@ def test_banded_bf16_is_as_close_to_fp32_as_autocast() -> None:
     plain = _net(layers, shape)
     banded = copy.deepcopy(plain)
     banded.use_banded(True)
-    obs = torch.as_tensor(GridGame(load_env_config("default"), 256).reset(seed=0)[0].copy())
+    obs = torch.as_tensor(GridGame(load_env_config("default"), 256, obs_mode="ego").reset(seed=0)[0].copy())
     q32, g32 = _pass(plain, obs, bf16=False)
     for net in (plain, banded):
         q, g = _pass(net, obs, bf16=True)

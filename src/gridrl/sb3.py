@@ -1,7 +1,7 @@
 """Stable-Baselines3 on gridrl's games: a features extractor sized for their small images.
 
 SB3's ``CnnPolicy`` defaults to the Atari network (NatureCNN, an 8x8 kernel with stride 4 first), which
-refuses the grid games' images (19x19 for the default game's ego view: "Kernel size can't be greater
+refuses the grid games' images (11x11 for the default game's fovea view, 19x19 for its ego view: "Kernel size can't be greater
 than actual input size" further down). :func:`sb3_policy_kwargs` swaps in :class:`GridCNN`, gridrl's
 ``ego_cnn`` (conv 16 3x3 stride 2, conv 32 3x3 stride 2, linear 256, ReLU after each), with a linear Q
 head (or policy / value heads) on top::

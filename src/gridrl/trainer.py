@@ -36,7 +36,7 @@ from gridrl.agent.common import Learner, epsilon_at
 from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
-from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig
+from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig, long_risky_game
 from gridrl.envs.base import LoopEnv
 from gridrl.envs.factory import game_label, make_game, obs_spec, truncation_gap
 from gridrl.evaluation import Evaluator, make_evaluator
@@ -538,6 +538,22 @@ class Trainer:
             self.learner.precision
             + (", banded convs" if getattr(self.learner.online, "banded", None) else ""),
             torch.get_num_threads(),
+        )
+        reward = cfg.agent.reward
+        clip = (
+            f", clipped to [{reward.clip_low:g}, {reward.clip_high:g}]"
+            if reward.clip == "true"
+            else ", not clipped"
+        )
+        log.info(
+            "budget %s env steps; rewards x%g%s%s%s",
+            f"{cfg.trainer.total_steps:,}",
+            reward.scale,
+            clip,
+            ", symlog" if reward.symlog else "",
+            " (a long game with moving enemies: trainer.total_steps=0 gives 10M, agent.reward.clip=auto no clip)"
+            if long_risky_game(env)
+            else "",
         )
         if self.learner.precision == "bf16" and self.device.type == "cpu" and native_bf16() is None:
             log.warning(

@@ -16,7 +16,9 @@ from gridrl.config import AgentConfig, EpsilonConfig, RewardConfig
 def transform_reward(r: np.ndarray, cfg: RewardConfig) -> np.ndarray:
     """Scale, then clip, then symlog (in that order). Returns float32."""
     out = np.asarray(r, dtype=np.float32) * np.float32(cfg.scale)
-    if cfg.clip:
+    if cfg.clip == "auto":
+        raise ValueError("reward.clip=auto is decided with the game: build the config with to_config")
+    if cfg.clip == "true":
         out = np.clip(out, cfg.clip_low, cfg.clip_high)
     if cfg.symlog:
         out = np.sign(out) * np.log1p(np.abs(out))
