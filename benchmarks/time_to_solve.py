@@ -189,8 +189,9 @@ def run_logged(cmd: list[str], log: Path, timeout: float) -> int:
             return 124
 
 
-def read_events(run_dir: Path) -> dict[str, Any]:
-    """First event time, the eval/oracle_ratio points and the SPS points of one run's TensorBoard files."""
+def read_events(run_dir: Path, eval_tag: str = ORACLE_TAG) -> dict[str, Any]:
+    """The ``eval_tag`` points (default ``eval/oracle_ratio``) and the SPS points of one run's TensorBoard
+    files, as ``(seconds since the first event, env step, value)``."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     ea = EventAccumulator(str(run_dir / "tb"), size_guidance={"scalars": 0})
@@ -203,7 +204,7 @@ def read_events(run_dir: Path) -> dict[str, Any]:
             [(e.wall_time - t0, int(e.step), float(e.value)) for e in ea.Scalars(tag)] if tag in tags else []
         )
 
-    return {"evals": points(ORACLE_TAG), "sps": points(SPS_TAG)}
+    return {"evals": points(eval_tag), "sps": points(SPS_TAG)}
 
 
 def calibrate(name: str, spec: Spec, args: argparse.Namespace, work: Path) -> float:
