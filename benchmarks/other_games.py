@@ -270,10 +270,12 @@ def run_one(
     at = score_at_steps(evals, args.steps, info["stride"])
     source = "evaluation"
     if at is None and not learner.sb3 and not exact_at_steps(info["eval_every"], args.steps):
-        at, source = (
-            checkpoint_score(run_dir, args.steps, info["stride"], args.budget + 300, args.eval_episodes),
-            "checkpoint",
-        )
+        source = "checkpoint"
+        try:
+            at = checkpoint_score(run_dir, args.steps, info["stride"], args.budget + 300, args.eval_episodes)
+        except RuntimeError as exc:  # the training run stands; only its score at --steps is missing
+            rec["at_steps_error"] = str(exc)
+            print(f"  score at --steps: {exc}", flush=True)
     end_t = evals[-1][0] if evals else math.nan
     rec.update(
         evals=evals,

@@ -225,3 +225,31 @@ def test_other_games_quick_runs_gridrl_and_sb3(env: str, tmp_path: Path) -> None
     assert "## Targets (issue 16)" in text and "Machine: " in text and "torch threads per run" in text
     runs = json.loads(out.with_suffix(".json").read_text())["runs"]
     assert [(r["learner"], r["rc"], r["at_steps_step"]) for r in runs] == [("pqn", 0, 1024), ("sb3", 0, 1024)]
+
+
+def test_sb3_peer_plays_other_families_with_gridrls_observations_and_network() -> None:
+    """GameEnv: gridrl's adapter with one copy (auto-reset kept for SB3's reset()); MiniGrid's (20, 7, 7)
+    stays channels-first in SB3; the paper's settings use centred RMSprop."""
+    import sb3_peer
+
+    env = sb3_peer.make_env("minatar/breakout")
+    obs, _ = env.reset(seed=3)
+    assert obs.shape == (4, 10, 10) and obs.dtype == np.uint8 and env.action_space.n == 6
+    again, _ = env.reset(seed=3)
+    assert (again == obs).all()
+    for _ in range(10_000):
+        last, _, term, trunc, info = env.step(0)
+        if term or trunc:
+            break
+    assert (term or trunc) and info["episode_length"] >= 1
+    first, _ = env.reset()  # the adapter's auto-reset, not a second reset
+    assert first.shape == last.shape
+    pytest.importorskip("stable_baselines3")
+    setup = sb3_peer.peer_setup(experiment="minigrid_empty-8x8")
+    assert setup.eval_episodes == 64 and setup.model.name == "minigrid_cnn"
+    model = sb3_peer.make_sb3_dqn(setup.env, setup.model, seed=0, hparams="paper")
+    assert model.observation_space.shape == (20, 7, 7)
+    assert type(model.policy.optimizer).__name__ == "RMSprop" and model.policy.optimizer.defaults["centered"]
+    params = sum(p.numel() for p in model.q_net.parameters())
+    assert params == sb3_peer.gridrl_parameter_count(setup.env, setup.model)
+    assert (model.batch_size, model.target_update_interval, model.exploration_final_eps) == (32, 1000, 0.1)
