@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gridrl.agent.networks import count_parameters  # noqa: E402
 from gridrl.agent.replay import ReplayBuffer  # noqa: E402
 from gridrl.config import load_env_config  # noqa: E402
+from gridrl.envs.factory import obs_spec, truncation_gap  # noqa: E402
 from gridrl.game.grid import GridGame  # noqa: E402
 from gridrl.game.gym_env import GridEnv  # noqa: E402
 from sb3_peer import configure_threads, make_sb3_dqn  # noqa: E402
@@ -350,11 +351,11 @@ def replay_memory(args: argparse.Namespace) -> list[tuple[str, int, float]]:
     from stable_baselines3.common.buffers import ReplayBuffer as SB3Buffer
 
     cfg, _ = compose([*DQN_MATCH])
-    shape = GridGame(cfg.env, 1).obs_shape
+    shape, actions = obs_spec(cfg.env)
     frame = int(np.prod(shape))
     rows = []
     for n_envs in (cfg.agent.n_envs, 1):
-        rb = ReplayBuffer(BUFFER, n_envs, shape, cfg.agent.n_step, cfg.agent.gamma, cfg.env.max_steps)
+        rb = ReplayBuffer(BUFFER, n_envs, shape, cfg.agent.n_step, cfg.agent.gamma, truncation_gap(cfg.env))
         rows.append(
             (
                 f"gridrl ReplayBuffer, {n_envs} game{'s' * (n_envs != 1)}, n_step {cfg.agent.n_step}",
@@ -363,7 +364,7 @@ def replay_memory(args: argparse.Namespace) -> list[tuple[str, int, float]]:
             )
         )
     space = gymnasium.spaces.Box(0, 255, shape, dtype=np.uint8)
-    act = gymnasium.spaces.Discrete(9)
+    act = gymnasium.spaces.Discrete(actions)
     for optimize in (False, True):
         buf = SB3Buffer(
             BUFFER,

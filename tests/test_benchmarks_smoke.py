@@ -246,3 +246,140 @@ def test_game_matrix_tiny_real_run(tmp_path: Path, capsys: pytest.CaptureFixture
     capsys.readouterr()
     gm.main(["--report", str(out.with_suffix(".json"))])  # the table again from the saved runs
     assert row in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------ other_games.py
+def test_other_games_args_and_dry_run(capsys: pytest.CaptureFixture[str]) -> None:
+    import other_games as og
+
+    args = og.parse_args(["--envs", "minatar/breakout,empty-8x8", "--learners", "pqn,sb3"])
+    assert args.envs == ["breakout", "empty-8x8"] and args.learners == ["pqn", "sb3"]
+    assert (args.seeds, args.budget, args.steps) == ([0, 1, 2], 600.0, 100_000)
+    for bad in (["--envs", "pong"], ["--learners", "pqn,a2c"]):
+        with pytest.raises(SystemExit):
+            og.parse_args(bad)
+    assert "unknown env 'pong'; choose from breakout" in capsys.readouterr().err
+    og.main(["--dry-run"])  # the full default run
+    out = capsys.readouterr().out
+    assert "72 runs of 600 s: 12.0 h of training" in out
+    assert "train experiment=minatar_seaquest agent=dqn_fast seed=2 trainer.time_limit_s=600" in out
+    # MinAtar evaluates every 250k steps: the score at 100k comes from a checkpoint there
+    assert "experiment=minatar_breakout seed=0" in out and "trainer.checkpoint_every=100000" in out
+    assert "sb3_peer.py --experiment=minigrid_lavagap-s7 --hparams=paper" in out
+
+
+def _records(scores: dict[tuple[str, str], list[float]]) -> list[dict]:
+    return [
+        {"env": env, "learner": learner, "seed": seed, "rc": 0, "final": v, "env_steps": 1000,
+         "at_steps": None if seed == 2 else v / 2}
+        for (env, learner), values in scores.items()
+        for seed, v in enumerate(values)
+    ]  # fmt: skip
+
+
+def test_other_games_medians_ranges_and_targets() -> None:
+    import other_games as og
+
+    paper = {"breakout": 10.0, "asterix": 16.5, "freeway": 50.5, "seaquest": 20.0, "space_invaders": 45.0}
+    scores: dict[tuple[str, str], list[float]] = {}
+    for game, ref in paper.items():
+        above = game in ("breakout", "asterix", "freeway")  # gridrl's best >= the paper on 3 of 5
+        scores[(f"minatar/{game}", "pqn")] = [ref + (2 if above else -2) + d for d in (-1.0, 0.0, 3.0)]
+        scores[(f"minatar/{game}", "sb3")] = [
+            ref - (5 if game != "seaquest" else -5)
+        ] * 3  # SB3 wins seaquest
+    for task in ("empty-8x8", "doorkey-8x8", "lavagap-s7"):
+        scores[(f"minigrid/{task}", "pqn")] = [0.95, 0.85, 0.96]
+    records = _records(scores)
+    records.append({"env": "minigrid/empty-8x8", "learner": "pqn", "seed": 3, "rc": 1, "error": "boom"})
+    summary = og.summarize(records)
+    row = summary[("minatar/breakout", "pqn")]
+    assert row["final_median"] == 12.0 and row["final"] == [11.0, 12.0, 15.0]
+    assert row["at_steps"] == [5.5, 6.0]  # seed 2 never reached --steps
+    assert (
+        summary[("minigrid/empty-8x8", "pqn")]["ok"] == 3
+        and summary[("minigrid/empty-8x8", "pqn")]["runs"] == 4
+    )
+    text = og.table(records, 600.0, 100_000)
+    assert "| minatar/breakout | pqn | 3/3 | 12.0 [11.0-15.0] | 5.8 [5.5-6.0] (2/3 reached) |" in text
+    assert "~10 (paper DQN, 5M frames) | >= |" in text
+    assert (
+        "| minigrid/empty-8x8 | pqn | 3/4 | 0.95 [0.85-0.96] |" in text and ">= 0.9 (target) | >= |" in text
+    )
+    status = {t.what.split(":")[1].strip(): t for t in og.targets(summary, 600.0)}
+    assert status["gridrl's best >= the paper's DQN on 3 of 5 games"].status == "met"
+    beat = status["gridrl's best beats SB3 DQN on every game at the same wall time"]
+    assert beat.status == "missed" and "seaquest" in beat.detail
+    assert status["gridrl's best reaches a mean return >= 0.9 within 10 minutes"].status == "met"
+    # a MiniGrid task below 0.9 misses; games not run leave a target open unless the others decide it
+    scores[("minigrid/lavagap-s7", "pqn")] = [0.5, 0.95, 0.6]
+    few = {k: v for k, v in scores.items() if "breakout" in k[0] or "lavagap" in k[0]}
+    res = og.targets(og.summarize(_records(few)), 120.0)
+    assert [t.status for t in res] == ["incomplete", "incomplete", "missed"]
+    assert "below on lavagap-s7; 2 not run (budget 120 s" in res[2].detail
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("env", ["breakout", "empty-8x8"])
+def test_other_games_quick_runs_gridrl_and_sb3(env: str, tmp_path: Path) -> None:
+    """The real plumbing on one game of each family: gridrl's CLI (pqn) and the SB3 peer, 2 s each."""
+    pytest.importorskip("stable_baselines3")
+    import json
+
+    import other_games as og
+
+    out = tmp_path / "report.md"
+    og.main(
+        [
+            "--quick",
+            "--budget",
+            "2",
+            "--threads",
+            "1",
+            "--envs",
+            env,
+            "--learners",
+            "pqn,sb3",
+            "--out",
+            str(out),
+        ]
+    )
+    text = out.read_text()
+    label = og.ENVS[env].label
+    ref = "~10 (paper DQN, 5M frames)" if env == "breakout" else ">= 0.9 (target)"
+    for learner in ("pqn", "sb3"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {label} | {learner} | 1/1 |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        float(cells[3]), float(cells[4])  # numeric medians: at the end of the budget and at --steps
+        assert cells[6] == ref
+    assert "## Targets (issue 16)" in text and "Machine: " in text and "torch threads per run" in text
+    runs = json.loads(out.with_suffix(".json").read_text())["runs"]
+    assert [(r["learner"], r["rc"], r["at_steps_step"]) for r in runs] == [("pqn", 0, 1024), ("sb3", 0, 1024)]
+
+
+def test_sb3_peer_plays_other_families_with_gridrls_observations_and_network() -> None:
+    """GameEnv: gridrl's adapter with one copy (auto-reset kept for SB3's reset()); MiniGrid's (20, 7, 7)
+    stays channels-first in SB3; the paper's settings use centred RMSprop."""
+    import sb3_peer
+
+    env = sb3_peer.make_env("minatar/breakout")
+    obs, _ = env.reset(seed=3)
+    assert obs.shape == (4, 10, 10) and obs.dtype == np.uint8 and env.action_space.n == 6
+    again, _ = env.reset(seed=3)
+    assert (again == obs).all()
+    for _ in range(10_000):
+        last, _, term, trunc, info = env.step(0)
+        if term or trunc:
+            break
+    assert (term or trunc) and info["episode_length"] >= 1
+    first, _ = env.reset()  # the adapter's auto-reset, not a second reset
+    assert first.shape == last.shape
+    pytest.importorskip("stable_baselines3")
+    setup = sb3_peer.peer_setup(experiment="minigrid_empty-8x8")
+    assert setup.eval_episodes == 64 and setup.model.name == "minigrid_cnn"
+    model = sb3_peer.make_sb3_dqn(setup.env, setup.model, seed=0, hparams="paper")
+    assert model.observation_space.shape == (20, 7, 7)
+    assert type(model.policy.optimizer).__name__ == "RMSprop" and model.policy.optimizer.defaults["centered"]
+    params = sum(p.numel() for p in model.q_net.parameters())
+    assert params == sb3_peer.gridrl_parameter_count(setup.env, setup.model)
+    assert (model.batch_size, model.target_update_interval, model.exploration_final_eps) == (32, 1000, 0.1)
