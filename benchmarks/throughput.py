@@ -122,8 +122,8 @@ def gridrl_training(overrides: list[str], seconds: float, args: argparse.Namespa
             "trainer.eval_every=0",
             "trainer.eval_episodes=10",
             "trainer.checkpoint_every=0",
-            "trainer.save_replay=false",
             "trainer.progress=false",
+            *(["trainer.save_replay=false"] if any(o.startswith("agent=dqn") for o in overrides) else []),
         ]
     )
     agent = cfg.agent

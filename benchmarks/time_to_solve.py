@@ -151,11 +151,12 @@ def gridrl_args(
         f"trainer.time_limit_s={budget:g}",
         f"trainer.eval_every={eval_every}",
         "trainer.checkpoint_every=0",
-        "trainer.save_replay=false",
         "trainer.progress=false",
         f"trainer.threads={args.threads}",
         f"hydra.run.dir={run_dir}",
     ]
+    if any(o.startswith("agent=dqn") for o in ov):  # the final checkpoint without the replay (pqn has none)
+        ov.append("trainer.save_replay=false")
     if args.total_steps != "config":
         ov.append(f"trainer.total_steps={int(float(args.total_steps))}")
     return [*gridrl_command(), "train", *ov]

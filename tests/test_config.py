@@ -130,6 +130,7 @@ BAD = [
         "agent.q_lambda=0.9 is read only when agent.rollout_steps",
     ),
     (["trainer.eval_epsilon=2"], "trainer.eval_epsilon"),
+    (["trainer.save_replay=false"], "trainer.save_replay=False is read only when the learner keeps a replay"),
 ]
 
 

@@ -532,6 +532,13 @@ class Config:
             reward.clip = "true" if clip_by_default(self.env) else "false"
         if self.trainer.total_steps == 0:  # decided here, once, for the game
             self.trainer.total_steps = default_budget(self.env)
+        check_unread(
+            "trainer",
+            self.trainer,
+            ("save_replay",),
+            isinstance(self.agent, DQNConfig),
+            "the learner keeps a replay buffer (agent=dqn, dqn_fast)",
+        )
         if self.trainer.total_steps < getattr(self.agent, "learning_starts", 0):
             raise ConfigError(
                 f"agent.learning_starts ({self.agent.learning_starts}) must be <= trainer.total_steps "
