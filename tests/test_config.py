@@ -206,6 +206,12 @@ def test_a_saved_config_of_an_earlier_version_loads_with_its_retired_keys_moved(
         ),  # explicit wins
         (["env=crowded", "agent=dqn"], "false", 10_000_000),
         (["experiment=minatar_breakout"], "false", None),  # other families: their presets decide
+        (["env.height=20", "env.width=20"], "true", 3_000_000 * 400 // 225),  # the steps per cell of 15x15
+        (
+            ["env.height=25", "env.width=30", "env.enemy_motion=chase", "env.on_food=respawn"],
+            "false",
+            10_000_000 * 750 // 225,
+        ),
     ],
 )
 def test_auto_clip_and_budget_follow_the_game(overrides: list[str], clip: str, budget: int | None) -> None:

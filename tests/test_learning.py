@@ -22,7 +22,7 @@ TINY = [
     "trainer.eval_every=0",
     "trainer.checkpoint_every=0",
 ]
-# the default learner (pqn, ego view, ego_cnn) with a budget for this game: 120k env steps, ~10 s
+# the default learner (pqn, fovea view, fovea_cnn) with a budget for this game: 120k env steps, ~10 s
 DEFAULT_LEARNER = [
     "agent.n_envs=32",
     "agent.minibatches=2",
@@ -54,4 +54,21 @@ def test_the_default_learner_gets_past_half_of_the_oracle_on_a_tiny_game(tmp_pat
     # 23.5, the trained agent 23.0 (97.9 % of the oracle) after ~10 s; seeds 1-3 reached 68, 90, 82 %.
     assert random["mean_return"] < 0 < oracle
     assert result["mean_return"] >= 0.5 * oracle, (result, random)
+    assert result["food_rate"] > random["food_rate"]
+
+
+def test_the_default_learner_beats_random_play_on_a_long_game_with_moving_enemies(tmp_path: Path) -> None:
+    """A non-default game: 7x7, 2 food removed when eaten (the episode ends when both are), 2
+    random-walking enemies, 40 steps; a long risky game, so rewards are not clipped (clip=auto)."""
+    game = ["env.height=7", "env.width=7", "env.n_food=2", "env.on_food=remove", "env.n_enemies=2",
+            "env.enemy_motion=random", "env.max_steps=40", "trainer=debug", "trainer.threads=1"]  # fmt: skip
+    node = compose_cfg([*game, *TINY[len(TINY_GAME) :], *DEFAULT_LEARNER])
+    cfg = to_config(node)
+    assert cfg.agent.reward.clip == "false"
+    trainer = Trainer(cfg, tmp_path, OmegaConf.to_yaml(node))
+    random = random_play(trainer.evaluator).summary()
+    result = trainer.run()
+    # Measured (seed 0, 200 layouts): see MEASURED_LONG_GAME
+    margin = result["mean_return"] - random["mean_return"]
+    assert margin >= 0.5 * (result["oracle_mean_return"] - random["mean_return"]), (result, random)
     assert result["food_rate"] > random["food_rate"]

@@ -545,13 +545,15 @@ class Trainer:
             if reward.clip == "true"
             else ", not clipped"
         )
+        derived = OmegaConf.select(OmegaConf.create(self.config_yaml), "trainer.total_steps") == 0
         log.info(
-            "budget %s env steps; rewards x%g%s%s%s",
+            "budget %s env steps%s; rewards x%g%s%s%s",
             f"{cfg.trainer.total_steps:,}",
+            " (trainer.total_steps=0: derived from the game, config.default_budget)" if derived else "",
             reward.scale,
             clip,
             ", symlog" if reward.symlog else "",
-            " (a long game with moving enemies: trainer.total_steps=0 gives 10M, agent.reward.clip=auto no clip)"
+            " (a long game with moving enemies: agent.reward.clip=auto does not clip)"
             if long_risky_game(env)
             else "",
         )
