@@ -68,7 +68,9 @@ def test_the_default_learner_beats_random_play_on_a_long_game_with_moving_enemie
     trainer = Trainer(cfg, tmp_path, OmegaConf.to_yaml(node))
     random = random_play(trainer.evaluator).summary()
     result = trainer.run()
-    # Measured (seed 0, 200 layouts): see MEASURED_LONG_GAME
+    # Measured (seed 0, 200 layouts, ~9 s): random play -218.1 (4.5 % of games end with both food eaten),
+    # the scripted heuristic 40.0, the trained agent -50.5 (9.5 %): 65 % of the way from random to the
+    # heuristic after 120k env steps
     margin = result["mean_return"] - random["mean_return"]
     assert margin >= 0.5 * (result["oracle_mean_return"] - random["mean_return"]), (result, random)
     assert result["food_rate"] > random["food_rate"]
