@@ -66,20 +66,28 @@ class Spec:
 
 
 CONFIGS: dict[str, Spec] = {
-    "default": Spec("gridrl pqn, ego view, ego_cnn (no overrides)", [], prior_sps=15_000),
-    "mlp": Spec("gridrl pqn, ego view, mlp", ["model=mlp"], prior_sps=20_000),
+    "default": Spec("gridrl pqn, the defaults (fovea view, fovea_cnn; no overrides)", [], prior_sps=15_000),
+    "mlp": Spec(
+        "gridrl pqn, ego view (env.obs_mode=ego), mlp", ["env.obs_mode=ego", "model=mlp"], prior_sps=20_000
+    ),
     "full": Spec(
         "gridrl pqn, full planes view, small_cnn",
         ["env.obs_mode=planes", "model=small_cnn"],
         prior_sps=10_000,
     ),
-    "dqn": Spec("gridrl dqn (replay), ego view, ego_cnn", ["agent=dqn"], prior_sps=1_500),
+    "dqn": Spec(
+        "gridrl dqn (replay), ego view, ego_cnn",
+        ["agent=dqn", "env.obs_mode=ego", "model=ego_cnn"],
+        prior_sps=1_500,
+    ),
     "dqn_fast": Spec(
         "gridrl dqn_fast (replay, 128 games, batch 512), ego view, ego_cnn",
-        ["agent=dqn_fast"],
+        ["agent=dqn_fast", "env.obs_mode=ego", "model=ego_cnn"],
         prior_sps=15_000,
     ),
-    "seed_cnn": Spec("gridrl pqn, ego view, seed_cnn", ["model=seed_cnn"], prior_sps=2_500),
+    "seed_cnn": Spec(
+        "gridrl pqn, ego view, seed_cnn", ["env.obs_mode=ego", "model=seed_cnn"], prior_sps=2_500
+    ),
     "sb3": Spec("SB3 DQN, ego view, ego_cnn, game rewards", sb3_reward="raw"),
     "sb3_clip": Spec("SB3 DQN, ego view, ego_cnn, gridrl reward scale+clip", sb3_reward="clip"),
     "sb3_fast": Spec(
