@@ -86,6 +86,7 @@ from time_to_solve import (  # noqa: E402
     gridrl_command,
     machine_info,
     read_events,
+    require_sb3,
     run_logged,
 )
 
@@ -641,12 +642,7 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     if any(LEARNERS[name].sb3 for name in args.learners) and not args.dry_run:
-        try:
-            import stable_baselines3  # noqa: F401
-        except ImportError:
-            sys.exit(
-                "stable-baselines3 is not installed: pip install -e '.[bench]' (or drop sb3 from --learners)"
-            )
+        require_sb3("--learners")
     work = args.keep_runs or Path(tempfile.mkdtemp(prefix="gridrl_other_"))
     work.mkdir(parents=True, exist_ok=True)
     records = []

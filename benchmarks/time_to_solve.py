@@ -510,6 +510,14 @@ def estimate_s(args: argparse.Namespace) -> float:
     return calib + len(args.configs) * len(args.seeds) * (args.budget * 1.1 + 15)
 
 
+def require_sb3(option: str) -> None:
+    """Exit with one line when Stable-Baselines3 (the peer runs) is not installed."""
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        sys.exit(f"stable-baselines3 is not installed: pip install -e '.[bench]' (or drop sb3 from {option})")
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     machine = machine_info(args.threads)
@@ -520,12 +528,7 @@ def main(argv: list[str] | None = None) -> None:
         flush=True,
     )
     if any(CONFIGS[c].is_sb3 for c in args.configs) and not args.dry_run:
-        try:
-            import stable_baselines3  # noqa: F401
-        except ImportError:
-            sys.exit(
-                "stable-baselines3 is not installed: pip install -e '.[bench]' (or drop sb3 from --configs)"
-            )
+        require_sb3("--configs")
     work = args.keep_runs or Path(tempfile.mkdtemp(prefix="gridrl_tts_"))
     work.mkdir(parents=True, exist_ok=True)
     eval_every: dict[str, int] = {}

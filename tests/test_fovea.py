@@ -17,6 +17,12 @@ from gridrl.game.grid import GridGame
 FOOD, ENEMY, INSIDE = 0, 1, 2  # planes of the ego view; the fovea's pooled copies are these + 3
 
 
+def _pooling(view: int, k: int) -> int:
+    """The definition's pooling factor: the smallest odd p with k * p >= the view's side."""
+    p = -(-view // k)
+    return p + 1 - p % 2
+
+
 def reference(ego: torch.Tensor, k: int) -> torch.Tensor:
     """The definition on the ego view: its k x k centre (zero-padded), then the view zero-padded around
     its centre to k * p (p the smallest odd factor covering it) and max-pooled by p."""
@@ -27,8 +33,7 @@ def reference(ego: torch.Tensor, k: int) -> torch.Tensor:
         top, left = (x.shape[-2] - size) // 2, (x.shape[-1] - size) // 2
         return x[..., top : top + size, left : left + size]
 
-    p = -(-max(ego.shape[-2:]) // k)
-    p += 1 - p % 2
+    p = _pooling(max(ego.shape[-2:]), k)
     return torch.cat((centre(ego, k), tf.max_pool2d(centre(ego, k * p).float(), p).to(torch.uint8)), dim=-3)
 
 
@@ -66,9 +71,7 @@ def _set(plane: torch.Tensor) -> set[tuple[int, int]]:
 def _coarse(size: int, k: int, dx: int, dy: int) -> tuple[int, int]:
     """Where an entity at (dx, dy) from the player lands in the pooled planes, from the definition: the
     (2 size - 1) view padded around its centre to k * p (p the smallest odd factor covering it)."""
-    view = 2 * size - 1
-    p = -(-view // k)
-    p += 1 - p % 2
+    p = _pooling(2 * size - 1, k)
     centre = (k * p) // 2
     return (centre + dy) // p, (centre + dx) // p
 

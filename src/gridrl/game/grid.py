@@ -142,7 +142,8 @@ class GridGame:
             self._drawn = np.full((F + E, n), self._bin, dtype=np.int64)
         elif self.obs_mode == "fovea":
             k = cfg.fovea
-            self._fovea = (k // 2, k, fovea_pooling(cfg), (k * fovea_pooling(cfg)) // 2)  # r, k, p, centre
+            p = fovea_pooling(cfg)
+            self._fovea = (k // 2, k, p, (k * p) // 2)  # r, k, p, centre
             self._inside = _fovea_inside(cfg)
             self._inside_buf = np.zeros((n, 2, k, k), dtype=np.uint8)
             planes = np.array([0] * F + [1] * E, dtype=np.int64)[:, None]
