@@ -23,7 +23,7 @@ Env steps/s = env steps / training seconds with evaluation excluded.  Usage::
     python benchmarks/time_to_solve.py --configs default,mlp,full,dqn,sb3 --seeds 0,1,2 --budget 120 \\
         [--env sentdex] --out benchmarks/results/default_120s.md
 
-Configs: default (pqn, ego view, ego_cnn), mlp, full (planes view + small_cnn), dqn, dqn_fast, seed_cnn,
+Configs: default (pqn, fovea view, fovea_cnn), ego (pqn, ego view, ego_cnn), mlp, full (planes view + small_cnn), dqn, dqn_fast, seed_cnn,
 sb3, sb3_clip, sb3_fast (SB3 with dqn_fast's values and 128 games).  ``--dry-run`` prints the commands only.  Raw evaluation points go to ``<out>.json``.
 """
 
@@ -67,6 +67,11 @@ class Spec:
 
 CONFIGS: dict[str, Spec] = {
     "default": Spec("gridrl pqn, the defaults (fovea view, fovea_cnn; no overrides)", [], prior_sps=15_000),
+    "ego": Spec(
+        "gridrl pqn, ego view (env.obs_mode=ego), ego_cnn (the default before the fovea view)",
+        ["env.obs_mode=ego", "model=ego_cnn"],
+        prior_sps=30_000,
+    ),
     "mlp": Spec(
         "gridrl pqn, ego view (env.obs_mode=ego), mlp", ["env.obs_mode=ego", "model=mlp"], prior_sps=20_000
     ),
@@ -357,7 +362,8 @@ def table(records: list[dict[str, Any]], names: list[str], args: argparse.Namesp
     for name in names:
         recs = [r for r in records if r["config"] == name]
         ok = [r for r in recs if r.get("rc") == 0]
-        row = [name, CONFIGS[name].what, f"{len(ok)}/{len(recs)}"]
+        spec = CONFIGS.get(name.split(" (")[0])
+        row = [name, spec.what if spec else "", f"{len(ok)}/{len(recs)}"]
         for th in ths:
             vals = [r[f"t{th}"] for r in ok]
             reached = sum(not math.isinf(v) for v in vals)
@@ -432,8 +438,46 @@ def report(
             "- trainer.total_steps is each config's own (its lr annealing schedule depends on it): a run that "
             "reaches it before the budget stops there (`stopped by total_steps` below)."
         )
+    parts += ["", stats_section(records, names, args)]
     parts += ["", "## Runs", "", per_run_table(records, args), ""]
     return "\n".join(parts)
+
+
+def stats_section(records: list[dict[str, Any]], names: list[str], args: argparse.Namespace) -> str:
+    """IQM / mean / median of the final oracle ratio and times to each threshold (env steps and seconds),
+    each with a 95 % stratified bootstrap interval over the seeds (``gridrl.stats``), and the probability
+    that each config's final score beats the first config's."""
+    from gridrl import stats
+
+    ok = {n: [r for r in records if r["config"] == n and r.get("rc") == 0 and r.get("evals")] for n in names}
+    ok = {n: rs for n, rs in ok.items() if rs}
+    if not ok:
+        return ""
+    finals = {n: [r["final"] for r in rs] for n, rs in ok.items()}
+    first = next(iter(ok))
+    poi = {(n, first): stats.probability_of_improvement(finals[n], finals[first]) for n in ok if n != first}
+    text = [
+        "## Statistics over seeds",
+        "",
+        "Estimates with 95 % stratified-bootstrap confidence intervals over the seeds (`gridrl.stats`, after "
+        "Agarwal et al. 2021); a time interval bound `>N` means some runs never reached the threshold within "
+        "the budget (censored, counted as infinite, never as the budget).",
+        "",
+        stats.format_markdown(
+            stats.aggregate(finals), poi or None, score_name="final oracle ratio", percent=True
+        ),
+    ]
+    for th in args.thresholds:
+        times = {
+            n: stats.time_to_threshold(
+                [([s for _, s, _ in r["evals"]], [v for _, _, v in r["evals"]], [t for t, _, _ in r["evals"]])
+                 for r in rs],
+                th,
+            )
+            for n, rs in ok.items()
+        }  # fmt: skip
+        text.append(stats.format_markdown(times=times, score_name="oracle ratio", percent=True))
+    return "\n".join(text)
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -480,6 +524,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--out", type=Path, default=None, help="write the markdown report here (and raw points to <out>.json)"
     )
     p.add_argument("--dry-run", action="store_true", help="print the commands and the runtime estimate only")
+    p.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="JSON",
+        help="run nothing: rebuild the report from these raw files (<out>.json of earlier runs, merged in order)",
+    )
     args = p.parse_args(argv)
     args.configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = [c for c in args.configs if c not in CONFIGS]
@@ -518,8 +570,39 @@ def require_sb3(option: str) -> None:
         sys.exit(f"stable-baselines3 is not installed: pip install -e '.[bench]' (or drop sb3 from {option})")
 
 
+def rebuild(args: argparse.Namespace) -> None:
+    """``--report``: the report of earlier runs (their raw JSON files merged), to stdout or ``--out``."""
+    raws = [json.loads(f.read_text()) for f in args.report]
+    records, seen = [], set()
+    for f, raw in zip(args.report, raws, strict=True):
+        clash = {(r["config"], r["seed"]) for r in raw["runs"]} & seen
+        for r in raw["runs"]:  # one config measured in two files (other --set) keeps both, labelled
+            records.append(r | {"config": f"{r['config']} ({f.stem})"} if clash else r)
+            seen.add((r["config"], r["seed"]))
+    names = list(dict.fromkeys(r["config"] for r in records))
+    first = raws[0]["args"]
+    args.budget, args.thresholds = float(first["budget"]), [float(t) for t in first["thresholds"]]
+    args.seeds = sorted({int(r["seed"]) for r in records})
+    args.env, args.total_steps, args.eval_every_s = (
+        first["env"],
+        first["total_steps"],
+        float(first["eval_every_s"]),
+    )
+    eval_every = {k: v for raw in raws for k, v in raw["eval_every"].items()}
+    text = report(records, names, args, raws[0]["machine"] | {"load_before": [math.nan]}, eval_every)
+    text = text.replace("Command: `", "Report of the runs in " + ", ".join(map(str, args.report)) + ": `")
+    if args.out:
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.report:
+        rebuild(args)
+        return
     machine = machine_info(args.threads)
     print(
         f"{len(args.configs)} configs x {len(args.seeds)} seeds x {args.budget:g} s: about "
