@@ -36,6 +36,7 @@ budget and writes TensorBoard events that ``time_to_solve.py`` reads like a grid
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -267,14 +268,23 @@ class PeerSetup:
     eval_seed: int
 
 
-def peer_setup(preset: str = "default", model: str = "ego_cnn", experiment: str | None = None) -> PeerSetup:
-    """The env preset and model preset, with the trainer's default evaluation; or, for ``experiment``,
-    the env, model and evaluation of ``gridrl train experiment=<experiment>``."""
+def peer_setup(
+    preset: str = "default",
+    model: str = "ego_cnn",
+    experiment: str | None = None,
+    obs_mode: str | None = None,
+) -> PeerSetup:
+    """The env preset (``obs_mode``: in that view instead of the preset's) and model preset, with the
+    trainer's default evaluation; or, for ``experiment``, the env, model and evaluation of
+    ``gridrl train experiment=<experiment>``."""
     if experiment:
         cfg = compose_config([f"experiment={experiment}"])
         return PeerSetup(cfg.env, cfg.model, cfg.trainer.eval_episodes, cfg.trainer.eval_seed)
     tr = TrainerConfig()
-    return PeerSetup(load_env_config(preset), load_model_config(model), tr.eval_episodes, tr.eval_seed)
+    env = load_env_config(preset)
+    if obs_mode:
+        env = dataclasses.replace(env, obs_mode=obs_mode)
+    return PeerSetup(env, load_model_config(model), tr.eval_episodes, tr.eval_seed)
 
 
 def make_sb3_dqn(
@@ -341,6 +351,7 @@ def train_for_budget(
     hparams: str = "agent",
     eval_every_steps: int = 0,
     eval_episodes: int = 0,
+    obs_mode: str | None = None,
 ) -> dict[str, Any]:
     """Train SB3 DQN for ``budget_s`` seconds of training (evaluation excluded); write TB events with
     gridrl's eval tags (wall time = start + training seconds) and ``final/metrics.json``.
@@ -355,7 +366,7 @@ def train_for_budget(
     from gridrl.evaluation import Evaluator
 
     threads = configure_threads(threads)
-    setup = peer_setup(preset, model, experiment)
+    setup = peer_setup(preset, model, experiment, obs_mode)
     evaluator = make_evaluator(setup.env, eval_episodes or setup.eval_episodes, setup.eval_seed)
     if isinstance(evaluator, Evaluator):
         evaluator.oracle  # noqa: B018  (computed before the clock starts)
@@ -451,6 +462,9 @@ def main() -> None:
     parser.add_argument("--env", default="default", help="gridrl env preset (conf/env)")
     parser.add_argument("--model", default="ego_cnn", help="gridrl model preset whose body SB3 uses")
     parser.add_argument(
+        "--obs-mode", default=None, help="the built-in game's view (env.obs_mode; default: the preset's)"
+    )
+    parser.add_argument(
         "--experiment", default=None, help="gridrl experiment preset: its env, model and evaluation"
     )
     parser.add_argument("--seed", type=int, default=0)
@@ -494,6 +508,7 @@ def main() -> None:
         args.hparams,
         args.eval_every_steps,
         args.eval_episodes,
+        args.obs_mode,
     )
     values = f"{args.agent} values" if args.hparams == "agent" else "the MinAtar paper's values"
     ratio = summary.get("oracle_ratio", math.nan)

@@ -181,6 +181,7 @@ def sb3_args(spec: Spec, args: argparse.Namespace, seed: int, run_dir: Path, bud
         str(ROOT / "benchmarks" / "sb3_peer.py"),
         f"--env={args.env or 'default'}",
         "--model=ego_cnn",
+        "--obs-mode=ego",  # the view of the gridrl configs the sb3 rows mirror (dqn, dqn_fast)
         f"--seed={seed}",
         f"--budget={budget:g}",
         f"--eval-every-s={args.eval_every_s:g}",
@@ -443,8 +444,14 @@ def report(
     return "\n".join(parts)
 
 
-def stats_section(records: list[dict[str, Any]], names: list[str], args: argparse.Namespace) -> str:
-    """IQM / mean / median of the final oracle ratio and times to each threshold (env steps and seconds),
+def stats_section(
+    records: list[dict[str, Any]],
+    names: list[str],
+    args: argparse.Namespace,
+    score: str = "oracle ratio",
+    compare: bool = True,
+) -> str:
+    """IQM / mean / median of the final score (``score``: what the evaluations' values are) and times to each threshold (env steps and seconds),
     each with a 95 % stratified bootstrap interval over the seeds (``gridrl.stats``), and the probability
     that each config's final score beats the first config's."""
     from gridrl import stats
@@ -455,13 +462,18 @@ def stats_section(records: list[dict[str, Any]], names: list[str], args: argpars
         return ""
     finals = {n: [r["final"] for r in rs] for n, rs in ok.items()}
     first = next(iter(ok))
-    poi = {(n, first): stats.probability_of_improvement(finals[n], finals[first]) for n in ok if n != first}
+    poi = {
+        (n, first): stats.probability_of_improvement(finals[n], finals[first])
+        for n in ok
+        if n != first and compare
+    }
     text = [
         "## Statistics over seeds",
         "",
         "Estimates with 95 % stratified-bootstrap confidence intervals over the seeds (`gridrl.stats`, after "
         "Agarwal et al. 2021); a time interval bound `>N` means some runs never reached the threshold within "
-        "the budget (censored, counted as infinite, never as the budget).",
+        "the budget (censored, counted as infinite, never as the budget)."
+        + (f" P(X > Y): the probability that a run of X ends above a run of Y (Y = {first})." if poi else ""),
         "",
         stats.format_markdown(
             stats.aggregate(finals), poi or None, score_name="final oracle ratio", percent=True
@@ -476,7 +488,7 @@ def stats_section(records: list[dict[str, Any]], names: list[str], args: argpars
             )
             for n, rs in ok.items()
         }  # fmt: skip
-        text.append(stats.format_markdown(times=times, score_name="oracle ratio", percent=True))
+        text.append(stats.format_markdown(times=times, score_name=score, percent=True))
     return "\n".join(text)
 
 

@@ -37,8 +37,12 @@ STAT_KEYS = {
     "loop_stop_rate",
     "oracle_mean_return",
     "oracle_ratio",
+    "oracle_ratio_low",
+    "oracle_ratio_high",
     "random_mean_return",
     "normalized_score",
+    "normalized_score_low",
+    "normalized_score_high",
 }
 
 

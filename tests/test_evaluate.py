@@ -220,3 +220,21 @@ def ego_free_policy(cfg: EnvConfig):
         return out
 
     return act
+
+
+def test_scores_carry_their_interval_over_the_layouts() -> None:
+    """oracle_ratio and normalized_score are the ratios of means they claim to be, each inside its 95 %
+    interval over the layouts; 4x the layouts halves the interval (the standard error's 1/sqrt(n))."""
+    cfg = EnvConfig(obs_mode="ego", n_enemies=3)
+    widths = []
+    for episodes in (400, 1600):  # the oracle's moves with 10 % random ones: 1.5-2 % of games meet an enemy
+        ev = Evaluator(cfg, episodes=episodes, seed=7)
+        res = ev.run(ego_greedy_policy(cfg), epsilon=0.1, rng=np.random.default_rng(0))
+        s = res.summary()
+        ratio = res.returns.mean() / res.oracle.mean()
+        norm = (res.returns.mean() - res.random.mean()) / (res.oracle.mean() - res.random.mean())
+        assert s["oracle_ratio"] == pytest.approx(ratio) and s["normalized_score"] == pytest.approx(norm)
+        for key in ("oracle_ratio", "normalized_score"):
+            assert s[f"{key}_low"] < s[key] < s[f"{key}_high"]
+        widths.append(s["oracle_ratio_high"] - s["oracle_ratio_low"])
+    assert widths[1] == pytest.approx(widths[0] / 2, rel=0.2)

@@ -46,17 +46,29 @@ def random_policy(n_actions: int, seed: int) -> Policy:
     return lambda obs: rng.integers(0, n_actions, len(obs))
 
 
-def normalized(mean: float, random: np.ndarray | None, reference_mean: float | None) -> dict[str, float]:
-    """``random_mean_return`` and ``normalized_score`` of the mean return ``mean``, where both the random
-    returns and a reference differing from random play's exist (else nothing)."""
-    if random is None or reference_mean is None:
-        return {}
-    from gridrl.stats import normalized_score
+def scores(
+    returns: np.ndarray, reference: np.ndarray, random: np.ndarray | None, key: str
+) -> dict[str, float]:
+    """The scores of an evaluation's ``returns`` against the ``reference`` returns on the same episodes:
+    ``key`` (mean return over the reference's; undefined when the reference scores <= 0) and, with random
+    play's returns, ``random_mean_return`` and ``normalized_score`` = (R - R_random) / (R_ref - R_random)
+    (left out where the reference equals random play). Each score comes with ``<name>_low`` /
+    ``<name>_high``: its 95 % interval over these episodes (:func:`gridrl.stats.ratio_of_means`), which
+    says whether the evaluation has enough of them."""
+    from gridrl.stats import ratio_of_means
 
-    lo = float(random.mean())
-    if not np.isfinite(reference_mean) or reference_mean == lo:
-        return {"random_mean_return": lo}
-    return {"random_mean_return": lo, "normalized_score": float(normalized_score(mean, lo, reference_mean))}
+    def with_interval(name: str, num: np.ndarray, den: np.ndarray) -> dict[str, float]:
+        iv = ratio_of_means(num, den)
+        return {name: iv.value, f"{name}_low": iv.low, f"{name}_high": iv.high}
+
+    ref = float(reference.mean())
+    out = with_interval(key, returns, reference) if ref > 0 else {key: float("nan")}
+    if random is None:
+        return out
+    out["random_mean_return"] = float(random.mean())
+    if not np.isfinite(ref) or ref == out["random_mean_return"]:
+        return out
+    return out | with_interval("normalized_score", returns - random, reference - random)
 
 
 @dataclass
@@ -104,7 +116,6 @@ class EvalResult:
 
     def summary(self) -> dict[str, float]:
         oracle_mean = float(self.oracle.mean())
-        mean = float(self.returns.mean())
         return {
             **return_stats(self.returns, self.lengths),
             "food_rate": float((self.outcomes == OUTCOME_FOOD).mean()),
@@ -112,9 +123,8 @@ class EvalResult:
             "timeout_rate": float((self.outcomes == OUTCOME_TIMEOUT).mean()),
             "loop_stop_rate": float(self.loop_stopped.mean()),
             "oracle_mean_return": oracle_mean,
-            # share of the oracle's mean return (1.0 = optimal); undefined when the oracle scores <= 0
-            "oracle_ratio": mean / oracle_mean if oracle_mean > 0 else float("nan"),
-            **normalized(mean, self.random, oracle_mean),  # the oracle is the reference
+            # share of the oracle's mean return (1.0 = optimal), normalized score: the oracle is the reference
+            **scores(self.returns, self.oracle, self.random, "oracle_ratio"),
         }
 
 
@@ -276,15 +286,11 @@ class EpisodeResult:
     recording: Recording | None = None  # the first episodes step by step (``EpisodeEvaluator.run(record=K)``)
 
     def summary(self) -> dict[str, float]:
-        mean = float(self.returns.mean())
         out = {**return_stats(self.returns, self.lengths), "timeout_rate": float(self.truncated.mean())}
         if self.reference is None:
             return out
-        ref = float(self.reference.mean())
-        out["reference_mean_return"] = ref
-        # share of the reference's mean return; undefined when the reference scores <= 0
-        out["ref_ratio"] = mean / ref if ref > 0 else float("nan")
-        return {**out, **normalized(mean, self.random, ref)}
+        out["reference_mean_return"] = float(self.reference.mean())
+        return out | scores(self.returns, self.reference, self.random, "ref_ratio")
 
 
 class EpisodeEvaluator:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -165,6 +166,37 @@ def normalized_score(returns: ArrayLike, random_return: ArrayLike, reference_ret
             f"normalized_score: reference_return equals random_return{where}; the score is undefined"
         )
     return (r - lo) / (hi - lo)
+
+
+def ratio_of_means(numerator: ArrayLike, denominator: ArrayLike, confidence: float = 0.95) -> Interval:
+    """``mean(numerator) / mean(denominator)`` over paired samples (the episodes of one evaluation: a
+    policy's returns over the oracle's on the same layouts) with its delta-method (normal) interval:
+    how far the ratio measured on these n episodes may be from the ratio over the distribution they are
+    drawn from. It says whether an evaluation is large enough, not how seeds vary (:func:`aggregate`).
+    Bounds are NaN with fewer than 2 samples; everything is NaN when the denominator's mean is 0."""
+    x, y = (np.asarray(a, dtype=np.float64).ravel() for a in (numerator, denominator))
+    if x.shape != y.shape or not 0 < confidence < 1:
+        raise ValueError("ratio_of_means: expected paired 1-D samples of one length and 0 < confidence < 1")
+    mean_y = float(y.mean()) if len(y) else 0.0
+    if mean_y == 0:
+        return Interval(math.nan, math.nan, math.nan)
+    r = float(x.mean()) / mean_y
+    if len(x) < 2:
+        return Interval(r, math.nan, math.nan)
+    half = NormalDist().inv_cdf(0.5 + confidence / 2) * float(np.std(x - r * y, ddof=1))
+    half /= abs(mean_y) * math.sqrt(len(x))
+    return Interval(r, r - half, r + half)
+
+
+def wilson_interval(rate: float, n: int, confidence: float = 0.95) -> Interval:
+    """A share ``rate`` of ``n`` trials with its Wilson score interval (well behaved at 0 and 1: no
+    outcome in 1000 trials still allows a rate up to 0.38 %). NaN bounds when ``n`` is 0."""
+    if n <= 0:
+        return Interval(rate, math.nan, math.nan)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return Interval(rate, max(0.0, centre - half), min(1.0, centre + half))
 
 
 def aggregate(
