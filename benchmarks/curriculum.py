@@ -114,6 +114,19 @@ def report(records: list[dict[str, Any]], args: argparse.Namespace, machine: dic
             f"{spread([100 * r['enemy_rate'] for r in rows], '.1f')} % | "
             f"{statistics.median(r['wall_s'] for r in rows):.0f} |"
         )
+    final = {n: [r["mean_return"] for r in records if r["run"] == n] for n in ("curriculum 3", "scratch")}
+    if all(final.values()):
+        from gridrl import stats
+
+        poi = {
+            ("curriculum 3", "scratch"): stats.probability_of_improvement(
+                final["curriculum 3"], final["scratch"]
+            )
+        }
+        lines += [
+            "",
+            stats.format_markdown(stats.aggregate(final), poi, score_name="final mean return").rstrip(),
+        ]
     lines += ["", "Every run:", "", "| run | seed | mean return | % | food | enemy | wall s |", "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
     for r in records:
         lines.append(

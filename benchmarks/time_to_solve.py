@@ -58,6 +58,7 @@ class Spec:
     sb3_reward: str | None = None  # "raw" | "clip" for the SB3 peer; None for gridrl
     sb3_agent: str = "dqn"  # the gridrl agent preset whose values the SB3 peer takes
     sb3_n_envs: int = 1  # games in the SB3 peer's DummyVecEnv
+    sb3_obs_mode: str = "ego"  # the SB3 peer's view of the game (the gridrl rows it mirrors use ego)
     prior_sps: float = 10_000.0  # env steps/s guess when not calibrated (2-core CPU, alone)
 
     @property
@@ -100,6 +101,13 @@ CONFIGS: dict[str, Spec] = {
         sb3_reward="clip",
         sb3_agent="dqn_fast",
         sb3_n_envs=128,
+    ),
+    "sb3_fast_fovea": Spec(
+        "SB3 DQN with dqn_fast's values, 128 games, fovea view, ego_cnn's layers, gridrl reward scale+clip",
+        sb3_reward="clip",
+        sb3_agent="dqn_fast",
+        sb3_n_envs=128,
+        sb3_obs_mode="fovea",
     ),
 }
 
@@ -181,7 +189,7 @@ def sb3_args(spec: Spec, args: argparse.Namespace, seed: int, run_dir: Path, bud
         str(ROOT / "benchmarks" / "sb3_peer.py"),
         f"--env={args.env or 'default'}",
         "--model=ego_cnn",
-        "--obs-mode=ego",  # the view of the gridrl configs the sb3 rows mirror (dqn, dqn_fast)
+        f"--obs-mode={spec.sb3_obs_mode}",
         f"--seed={seed}",
         f"--budget={budget:g}",
         f"--eval-every-s={args.eval_every_s:g}",
@@ -476,7 +484,7 @@ def stats_section(
         + (f" P(X > Y): the probability that a run of X ends above a run of Y (Y = {first})." if poi else ""),
         "",
         stats.format_markdown(
-            stats.aggregate(finals), poi or None, score_name="final oracle ratio", percent=True
+            stats.aggregate(finals), poi or None, score_name=f"final {score}", percent=True
         ),
     ]
     for th in args.thresholds:
@@ -603,6 +611,12 @@ def rebuild(args: argparse.Namespace) -> None:
     eval_every = {k: v for raw in raws for k, v in raw["eval_every"].items()}
     text = report(records, names, args, raws[0]["machine"] | {"load_before": [math.nan]}, eval_every)
     text = text.replace("Command: `", "Report of the runs in " + ", ".join(map(str, args.report)) + ": `")
+    notes = [f"- {what}: {why}" for raw in raws for what, why in raw.get("replaced", {}).items()]
+    if notes:  # records a raw file says were rerun or relabelled, and why
+        text = text.replace(
+            "\n## Statistics over seeds",
+            "\n".join(["", "Edits of the raw file:", *notes, "", "## Statistics over seeds"]),
+        )
     if args.out:
         args.out.write_text(text)
         print(f"wrote {args.out}")
