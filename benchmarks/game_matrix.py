@@ -439,6 +439,7 @@ def report(
             argparse.Namespace(thresholds=[LEVELS["90"].value, LEVELS["95"].value]),
             "score (% of the row's reference: oracle, heuristic or normalized score)",
             compare=False,
+            key="game",
         ),
         "",
         "## Targets (issue 17)",

@@ -458,13 +458,15 @@ def stats_section(
     args: argparse.Namespace,
     score: str = "oracle ratio",
     compare: bool = True,
+    key: str = "config",
 ) -> str:
-    """IQM / mean / median of the final score (``score``: what the evaluations' values are) and times to each threshold (env steps and seconds),
-    each with a 95 % stratified bootstrap interval over the seeds (``gridrl.stats``), and the probability
-    that each config's final score beats the first config's."""
+    """IQM / mean / median of the final score (``score``: what the evaluations' values are) and times to
+    each threshold (env steps and seconds), each with a 95 % stratified bootstrap interval over the seeds
+    (``gridrl.stats``), and (``compare``) the probability that each config's final score beats the first
+    config's. Records are grouped by their ``key`` field (``config``; the game matrix's ``game``)."""
     from gridrl import stats
 
-    ok = {n: [r for r in records if r["config"] == n and r.get("rc") == 0 and r.get("evals")] for n in names}
+    ok = {n: [r for r in records if r.get(key) == n and r.get("rc") == 0 and r.get("evals")] for n in names}
     ok = {n: rs for n, rs in ok.items() if rs}
     if not ok:
         return ""
