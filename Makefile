@@ -20,7 +20,7 @@ train: setup            ## train the default agent (overrides: make train ARGS="
 	$(BIN)/gridrl train $(ARGS)
 
 test: setup             ## the whole suite, slow tests included (what CI runs)
-	$(BIN)/python -m pytest -n 2 -q $(ARGS)
+	$(BIN)/python -m pytest -n 2 -q --durations=15 $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
