@@ -418,7 +418,11 @@ def report(
     args: argparse.Namespace,
     machine: dict[str, Any],
     eval_every: dict[str, int],
+    source: str | None = None,
+    notes: list[str] | None = None,
 ) -> str:
+    """The markdown report; ``source`` replaces the command line (a rebuilt report says its raw files),
+    ``notes`` (edits of the raw files) go before the statistics."""
     load_after = os.getloadavg()
     gridrl_evals = ", ".join(f"{n} {eval_every[n]:,}" for n in names if n in eval_every)
     parts = [
@@ -429,7 +433,7 @@ def report(
         f"{machine['load_before'][0]:.2f}, after {load_after[0]:.2f}. gridrl commit {machine['commit']}. "
         f"{time.strftime('%Y-%m-%d %H:%M')}.",
         "",
-        "Command: `python benchmarks/time_to_solve.py " + " ".join(sys.argv[1:]) + "`",
+        source or "Command: `python benchmarks/time_to_solve.py " + " ".join(sys.argv[1:]) + "`",
         "",
         table(records, names, args),
         "",
@@ -447,6 +451,8 @@ def report(
             "- trainer.total_steps is each config's own (its lr annealing schedule depends on it): a run that "
             "reaches it before the budget stops there (`stopped by total_steps` below)."
         )
+    if notes:
+        parts += ["", "Edits of the raw file:", *notes]
     parts += ["", stats_section(records, names, args)]
     parts += ["", "## Runs", "", per_run_table(records, args), ""]
     return "\n".join(parts)
@@ -611,14 +617,14 @@ def rebuild(args: argparse.Namespace) -> None:
         float(first["eval_every_s"]),
     )
     eval_every = {k: v for raw in raws for k, v in raw["eval_every"].items()}
-    text = report(records, names, args, raws[0]["machine"] | {"load_before": [math.nan]}, eval_every)
-    text = text.replace("Command: `", "Report of the runs in " + ", ".join(map(str, args.report)) + ": `")
+    source = (
+        "Report of the runs in " + ", ".join(map(str, args.report)) + ": "
+        "`python benchmarks/time_to_solve.py " + " ".join(sys.argv[1:]) + "`"
+    )
+    # records a raw file says were rerun or relabelled, and why
     notes = [f"- {what}: {why}" for raw in raws for what, why in raw.get("replaced", {}).items()]
-    if notes:  # records a raw file says were rerun or relabelled, and why
-        text = text.replace(
-            "\n## Statistics over seeds",
-            "\n".join(["", "Edits of the raw file:", *notes, "", "## Statistics over seeds"]),
-        )
+    machine = raws[0]["machine"] | {"load_before": [math.nan]}
+    text = report(records, names, args, machine, eval_every, source, notes)
     if args.out:
         args.out.write_text(text)
         print(f"wrote {args.out}")

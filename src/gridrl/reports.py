@@ -91,10 +91,12 @@ def _pct(x: float | None) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{100 * x:.1f}%"
 
 
-def _with_interval(s: dict[str, float], key: str, fmt: Any = _pct) -> str:
+def _with_interval(s: dict[str, float], key: str, percent: bool = True, digits: int | None = None) -> str:
     """``98.4% [97.6%, 99.1%]``: a score and its 95 % interval over the evaluation's episodes."""
-    low, high = s.get(f"{key}_low", math.nan), s.get(f"{key}_high", math.nan)
-    return fmt(s[key]) + (f" [{fmt(low)}, {fmt(high)}]" if math.isfinite(low) and math.isfinite(high) else "")
+    from gridrl.stats import Interval
+
+    iv = Interval(s[key], s.get(f"{key}_low", math.nan), s.get(f"{key}_high", math.nan))
+    return iv.format(percent, digits) if math.isfinite(iv.value) else "-"
 
 
 def _rate(s: dict[str, float], key: str) -> str:
@@ -102,8 +104,7 @@ def _rate(s: dict[str, float], key: str) -> str:
     honest where the outcome was rare or never seen (0 of 1000 episodes: up to 0.38 %)."""
     from gridrl.stats import wilson_interval
 
-    iv = wilson_interval(s[key], int(s["episodes"]))
-    return f"{_pct(iv.value)} [{_pct(iv.low)}, {_pct(iv.high)}]"
+    return wilson_interval(s[key], int(s["episodes"])).format(percent=True)
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -136,7 +137,7 @@ def format_table(report: dict[str, Any]) -> str:
     if "random_mean_return" in s:
         rows.append(("random return", f"{s['random_mean_return']:.2f}"))
     if "normalized_score" in s:
-        score = _with_interval(s, "normalized_score", lambda v: f"{v:.3f}")
+        score = _with_interval(s, "normalized_score", percent=False, digits=3)
         rows.append(("normalized score", f"{score} (0 random, 1 reference)"))
     rows.append(("mean length", f"{s['mean_length']:.1f}"))
     if "food_rate" in s:

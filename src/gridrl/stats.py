@@ -168,6 +168,11 @@ def normalized_score(returns: ArrayLike, random_return: ArrayLike, reference_ret
     return (r - lo) / (hi - lo)
 
 
+def _z(confidence: float) -> float:
+    """The two-sided normal quantile of a ``confidence`` level (1.96 at 0.95)."""
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
 def ratio_of_means(numerator: ArrayLike, denominator: ArrayLike, confidence: float = 0.95) -> Interval:
     """``mean(numerator) / mean(denominator)`` over paired samples (the episodes of one evaluation: a
     policy's returns over the oracle's on the same layouts) with its delta-method (normal) interval:
@@ -183,7 +188,7 @@ def ratio_of_means(numerator: ArrayLike, denominator: ArrayLike, confidence: flo
     r = float(x.mean()) / mean_y
     if len(x) < 2:
         return Interval(r, math.nan, math.nan)
-    half = NormalDist().inv_cdf(0.5 + confidence / 2) * float(np.std(x - r * y, ddof=1))
+    half = _z(confidence) * float(np.std(x - r * y, ddof=1))
     half /= abs(mean_y) * math.sqrt(len(x))
     return Interval(r, r - half, r + half)
 
@@ -193,7 +198,7 @@ def wilson_interval(rate: float, n: int, confidence: float = 0.95) -> Interval:
     outcome in 1000 trials still allows a rate up to 0.38 %). NaN bounds when ``n`` is 0."""
     if n <= 0:
         return Interval(rate, math.nan, math.nan)
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    z = _z(confidence)
     centre = (rate + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(rate * (1 - rate) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return Interval(rate, max(0.0, centre - half), min(1.0, centre + half))
