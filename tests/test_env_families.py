@@ -94,7 +94,7 @@ def test_a_config_saved_before_families_is_the_grid_game() -> None:
         (["env=minatar/breakout", "env.family=grid"], "env.family='grid' does not match this env's schema"),
         (
             ["env=minigrid/doorkey-8x8", "env.actions=some"],
-            "env.actions='some' is not allowed; choose one of all, nav",
+            "env.actions='some' is not allowed; choose one of all, nav, keys",
         ),
         (["env=gym", "env.id=NoSuchGame-v0"], "env.id='NoSuchGame-v0' is not a registered gymnasium id"),
     ],

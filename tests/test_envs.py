@@ -484,7 +484,7 @@ def test_factory_names():
         ),
         (
             lambda: make_env("minigrid", "fourrooms", 1, actions="some"),
-            r"env.actions='some' is not allowed; choose one of all, nav",
+            r"env.actions='some' is not allowed; choose one of all, nav, keys",
         ),
         (lambda: make_env_from_name("breakout", 1), r"env='breakout' must read family/name"),
     ],
@@ -493,3 +493,24 @@ def test_factory_errors(call, pattern):
     with pytest.raises(ConfigError, match=pattern) as e:
         call()
     assert "\n" not in str(e.value)
+
+
+def test_minigrid_keys_action_set_maps_to_minigrid_actions():
+    """env.actions=keys: 5 actions, agent action 3 = pickup, 4 = toggle (MiniGrid's 3 and 5)."""
+    env = MiniGridEnv("doorkey-8x8", n=1, actions="keys")
+    assert env.n_actions == 5
+    ref = gymnasium.make("MiniGrid-DoorKey-8x8-v0")
+    env.reset(seed=3)
+    ref.reset(seed=3)
+    rng = np.random.default_rng(0)
+    minigrid_action = (0, 1, 2, 3, 5)
+    carried = False
+    for a in rng.integers(0, 5, 600):  # the same episode step by step, with pickups and toggles
+        obs, r, te, tr, _ = env.step(np.array([a]))
+        ref_obs, ref_r, ref_te, ref_tr, _ = ref.step(minigrid_action[a])
+        assert (r[0], te[0]) == (np.float32(ref_r), ref_te)
+        if te[0] or tr[0]:
+            break
+        assert np.array_equal(obs[0], onehot(ref_obs["image"][None])[0])
+        carried |= ref.unwrapped.carrying is not None
+    assert carried  # the walk did pick the key up

@@ -60,7 +60,7 @@ MOTIONS = ("static", "random", "chase")
 ON_FOOD = ("end", "remove", "respawn")
 OBS_MODES = ("rgb", "planes", "ego", "fovea")
 MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
-MINIGRID_ACTIONS = ("all", "nav")
+MINIGRID_ACTIONS = ("all", "nav", "keys")
 
 
 def check_family(value: str, family: str) -> None:
@@ -166,7 +166,7 @@ class MiniGridConfig:
     max_steps: int = (
         0  # the env's max_steps (sets the reward's time penalty and the truncation); 0 = task default
     )
-    actions: str = "all"  # all (7 actions) | nav (left, right, forward: enough without keys and doors)
+    actions: str = "all"  # all (7 actions) | nav (left, right, forward: enough without keys and doors) | keys (left, right, forward, pickup, toggle)
     tile_size: int = 8  # render(): pixels per grid cell
 
     def __post_init__(self) -> None:
@@ -358,6 +358,7 @@ class AgentConfig:
     loss: str = "mse"  # mse | huber (smooth L1: equal to mse for TD errors below 1)
     reward: RewardConfig = field(default_factory=RewardConfig)  # reward transform for learning
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)  # exploration schedule
+    explore_bonus: float = 0.0  # count-based bonus beta / sqrt(visits) added to the learning reward of each observation reached (game-reward units; 0 = off; gridrl.agent.explore)
 
     def __post_init__(self) -> None:
         check_choice("agent.name", self.name, LEARNERS)
@@ -366,6 +367,7 @@ class AgentConfig:
         check_range("agent.lr", self.lr, 0.0, lo_open=True)
         check_range("agent.adam_eps", self.adam_eps, 0.0, lo_open=True)
         check_range("agent.max_grad_norm", self.max_grad_norm, 0.0)
+        check_range("agent.explore_bonus", self.explore_bonus, 0.0)
         check_choice("agent.loss", self.loss, ("mse", "huber"))
         self.reward.check("agent.reward")
         self.epsilon.check("agent.epsilon")

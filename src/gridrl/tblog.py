@@ -19,6 +19,7 @@ EPISODIC_LENGTH = "charts/episodic_length"  # their mean length
 FOOD_RATE = "charts/food_rate"  # built-in game: share of those episodes that ended on food
 ENEMY_RATE = "charts/enemy_rate"  # built-in game: share that ended on an enemy
 EPSILON = "charts/epsilon"  # exploration rate
+EXPLORE_BONUS = "charts/explore_bonus"  # with agent.explore_bonus: mean bonus per env step since the last log
 SPS = "charts/SPS"  # env steps per second of wall time since the last log
 UPDATES = "charts/updates"  # gradient steps so far
 LEARNING_RATE = "charts/learning_rate"  # current learning rate

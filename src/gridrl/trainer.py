@@ -34,6 +34,7 @@ from gridrl import checkpoint as ckpt
 from gridrl import tblog
 from gridrl.agent.common import Learner, epsilon_at
 from gridrl.agent.dqn import DQNLearner
+from gridrl.agent.explore import CountBonus
 from gridrl.agent.networks import build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
 from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig, long_risky_game
@@ -189,6 +190,8 @@ class Trainer:
         self.game = make_game(cfg.env, cfg.agent.n_envs)  # the built-in GridGame, or an env adapter
         self.obs = self.game.reset(seed=cfg.seed)[0].copy()
         self.learner = make_learner(cfg, self.device)
+        beta = cfg.agent.explore_bonus
+        self.bonus = CountBonus(beta, self.game.obs_shape) if beta > 0 else None
         self.evaluator = make_evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
         # counters (env steps are all games together)
         self.env_step = 0
@@ -268,12 +271,22 @@ class Trainer:
         with self._timed("collect"):
             actions = self.learner.act(self.obs, epsilon)
             next_obs, reward, terminated, truncated, info = self.game.step(actions)
+            if self.bonus is not None:
+                reward = reward + self._explore_bonus(next_obs, terminated | truncated, info["final_obs"])
             self.learner.observe(
                 self.obs, actions, reward, terminated, truncated, info["final_obs"], next_obs
             )
             self.obs = next_obs.copy()
         self.env_step += self.cfg.agent.n_envs
         self._record_episodes(terminated | truncated, info)
+
+    def _explore_bonus(self, next_obs: np.ndarray, done: np.ndarray, final_obs: np.ndarray) -> np.ndarray:
+        """agent.explore_bonus of the observations the games reached (a finished episode's last one)."""
+        assert self.bonus is not None
+        reached = np.where(done[:, None, None, None], final_obs, next_obs) if done.any() else next_obs
+        bonus = self.bonus(reached)
+        self._window["bonus"].append(float(bonus.mean()))
+        return bonus
 
     def _learn(self) -> None:
         with self._timed("update"):
@@ -378,6 +391,7 @@ class Trainer:
                 "times": self.times,
             },
             "eval_layouts": _tensors(self.evaluator.layouts) if isinstance(self.evaluator, Evaluator) else {},
+            "explore": self.bonus.state_dict() if self.bonus is not None else {},
         }
 
     def _game_state(self) -> dict[str, Any]:
@@ -408,7 +422,7 @@ class Trainer:
         else:
             self._restart_games(state["game"]["obs"].numpy())
         lg = state["log"]
-        self._window = {k: v.tolist() for k, v in lg["window"].items()}
+        self._window = {**self._empty_window(), **{k: v.tolist() for k, v in lg["window"].items()}}
         self.recent_returns = list(lg["recent_returns"])
         self.last_update, self.last_eval, self.times = (
             dict(lg["last_update"]),
@@ -417,6 +431,8 @@ class Trainer:
         )
         if isinstance(self.evaluator, Evaluator):
             self.evaluator.layouts = _arrays(state["eval_layouts"])
+        if self.bonus is not None and state.get("explore"):
+            self.bonus.load_state_dict(state["explore"])
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
 
@@ -476,7 +492,7 @@ class Trainer:
     # ------------------------------------------------------------------------------------ logging
     @staticmethod
     def _empty_window() -> dict[str, list[float]]:
-        return {"returns": [], "lengths": [], "food": [], "enemy": []}
+        return {"returns": [], "lengths": [], "food": [], "enemy": [], "bonus": []}
 
     def _record_episodes(self, done: np.ndarray, info: dict[str, Any]) -> None:
         if not done.any():
@@ -509,6 +525,8 @@ class Trainer:
         if w["food"]:
             values[tblog.FOOD_RATE] = float(np.mean(w["food"]))
             values[tblog.ENEMY_RATE] = float(np.mean(w["enemy"]))
+        if w["bonus"]:
+            values[tblog.EXPLORE_BONUS] = float(np.mean(w["bonus"]))
         if self.last_update:
             values.update(
                 {tblog.TD_LOSS: self.last_update["td_loss"], tblog.Q_VALUES: self.last_update["q_values"]}
@@ -547,9 +565,12 @@ class Trainer:
         )
         derived = OmegaConf.select(OmegaConf.create(self.config_yaml), "trainer.total_steps") == 0
         log.info(
-            "budget %s env steps%s; rewards x%g%s%s%s",
+            "budget %s env steps%s; rewards %sx%g%s%s%s",
             f"{cfg.trainer.total_steps:,}",
             " (trainer.total_steps=0: derived from the game, config.default_budget)" if derived else "",
+            f"+ count bonus {cfg.agent.explore_bonus:g}/sqrt(visits), then "
+            if self.bonus is not None
+            else "",
             reward.scale,
             clip,
             ", symlog" if reward.symlog else "",

@@ -42,7 +42,13 @@ TASKS = {
     "lavagap-s7": "MiniGrid-LavaGapS7-v0",
     "keycorridor-s3r1": "MiniGrid-KeyCorridorS3R1-v0",
 }
-ACTION_SETS = {"all": 7, "nav": 3}  # all: left right forward pickup drop toggle done; nav: the first 3
+# MiniGrid's actions: 0 left, 1 right, 2 forward, 3 pickup, 4 drop, 5 toggle, 6 done. A set lists the
+# ones the agent chooses from, in its own order (agent action i = MiniGrid action set[i]).
+ACTION_SETS = {
+    "all": (0, 1, 2, 3, 4, 5, 6),
+    "nav": (0, 1, 2),  # enough without keys and doors
+    "keys": (0, 1, 2, 3, 5),  # no drop (it undoes a pickup) and no done (a no-op in these tasks)
+}
 assert tuple(ACTION_SETS) == MINIGRID_ACTIONS  # the names the schema allows (gridrl.config)
 
 
@@ -102,8 +108,9 @@ class MiniGridEnv(GymEnv):
         task: a name of :data:`TASKS`, another MiniGrid name or a full ``MiniGrid-*`` id.
         n: number of copies.
         max_steps: the env's own ``max_steps`` (reward and truncation); ``None``: the task's default.
-        actions: ``all`` (7 actions) or ``nav`` (left, right, forward only: enough for the tasks without
-            keys or doors).
+        actions: ``all`` (7 actions), ``nav`` (left, right, forward only: enough for the tasks without
+            keys or doors) or ``keys`` (left, right, forward, pickup, toggle: the key-and-door tasks
+            without the two actions that only waste steps there).
         tile_size: pixels per cell of :meth:`render`.
         env_kwargs: further constructor arguments (e.g. ``agent_view_size``).
     """
@@ -126,7 +133,8 @@ class MiniGridEnv(GymEnv):
             kwargs["max_steps"] = max_steps
         self.tile_size = tile_size
         super().__init__(resolve_task(task), n, None, kwargs, render_mode=None)
-        self.n_actions = ACTION_SETS[actions]
+        self._action_map = np.array(ACTION_SETS[actions], dtype=np.int64)
+        self.n_actions = len(self._action_map)
 
     def _converter(
         self, space: Any, channels_first: bool
@@ -134,6 +142,9 @@ class MiniGridEnv(GymEnv):
         image = space.spaces["image"]
         V, U, _ = image.shape
         return (lambda obs: obs["image"]), image.shape, np.uint8, (N_PLANES, V, U), onehot  # type: ignore[return-value]
+
+    def _step_one(self, i: int, action: int) -> tuple[np.ndarray, float, bool, bool]:
+        return super()._step_one(i, int(self._action_map[action]))
 
     def render(self, copies: np.ndarray | None = None) -> np.ndarray:
         """RGB ``(k, H * tile_size, W * tile_size, 3)``: MiniGrid's full-grid picture of ``copies``
