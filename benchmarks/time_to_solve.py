@@ -94,6 +94,39 @@ CONFIGS: dict[str, Spec] = {
     "seed_cnn": Spec(
         "gridrl pqn, ego view, seed_cnn", ["env.obs_mode=ego", "model=seed_cnn"], prior_sps=2_500
     ),
+    # issue 19: the default learner's shape before it (128 games x 16 steps) on the eager fp32 path, and the
+    # game-batch shapes measured against it
+    "eager_fp32": Spec(
+        "gridrl pqn, fovea, 128 games x 16 steps, eager fp32 (conv2d): the default loop before issue 19",
+        [
+            "trainer.precision=fp32",
+            "trainer.conv=torch",
+            "agent.n_envs=128",
+            "agent.rollout_steps=16",
+            "agent.minibatches=4",
+        ],
+        prior_sps=20_000,
+    ),
+    "g128x16": Spec(
+        "gridrl pqn, fovea, 128 games x 16 steps, 4 minibatches, chosen path",
+        ["agent.n_envs=128", "agent.rollout_steps=16", "agent.minibatches=4"],
+        prior_sps=35_000,
+    ),
+    "g256x8": Spec(
+        "gridrl pqn, fovea, 256 games x 8 steps, 4 minibatches, chosen path",
+        ["agent.n_envs=256", "agent.rollout_steps=8", "agent.minibatches=4"],
+        prior_sps=45_000,
+    ),
+    "g256x16": Spec(
+        "gridrl pqn, fovea, 256 games x 16 steps, 8 minibatches, chosen path",
+        ["agent.n_envs=256", "agent.rollout_steps=16", "agent.minibatches=8"],
+        prior_sps=45_000,
+    ),
+    "g512x8": Spec(
+        "gridrl pqn, fovea, 512 games x 8 steps, 8 minibatches, chosen path",
+        ["agent.n_envs=512", "agent.rollout_steps=8", "agent.minibatches=8"],
+        prior_sps=48_000,
+    ),
     "sb3": Spec("SB3 DQN, ego view, ego_cnn, game rewards", sb3_reward="raw"),
     "sb3_clip": Spec("SB3 DQN, ego view, ego_cnn, gridrl reward scale+clip", sb3_reward="clip"),
     "sb3_fast": Spec(
@@ -245,16 +278,15 @@ def eval_every_steps(sps: float, seconds: float) -> int:
 
 
 def calibrate(name: str, spec: Spec, args: argparse.Namespace, work: Path) -> float:
-    """Env steps/s of a gridrl config from a short run (the later half of its charts/SPS points)."""
+    """Env steps/s of a gridrl config from a short run (its env steps over its collect + update time)."""
     run_dir = work / f"calibrate_{name}"
     cmd = gridrl_args(spec, args, 0, run_dir, 0, args.calibrate_s)
     cmd += ["trainer.eval_episodes=10", "trainer.log_every=1024"]
     rc = run_logged(cmd, run_dir / "stdout.log", args.calibrate_s * 4 + 300)
     if rc != 0:
         raise RuntimeError(f"calibration of {name} failed (exit {rc}); see {run_dir / 'stdout.log'}")
-    sps = [v for _, _, v in read_events(run_dir)["sps"]]
-    if len(sps) >= 2:
-        return statistics.median(sps[len(sps) // 2 :])
+    # env steps over the time spent collecting and updating (not charts/SPS: with more games than
+    # log_every / rollout_steps, most logging windows hold no update and read as pure collection speed)
     metrics = json.loads((run_dir / "final" / "metrics.json").read_text())
     busy = metrics["times_s"]["collect"] + metrics["times_s"]["update"]
     return metrics["env_step"] / max(busy, 1e-9)
@@ -551,6 +583,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--out", type=Path, default=None, help="write the markdown report here (and raw points to <out>.json)"
     )
+    p.add_argument(
+        "--interleave",
+        action="store_true",
+        help="run seed by seed, every config in turn (A B A B ...), so that the machine's speed drift hits all alike",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the commands and the runtime estimate only")
     p.add_argument(
         "--report",
@@ -676,10 +713,14 @@ def main(argv: list[str] | None = None) -> None:
                     print(" ".join(cmd))
             return
         records = []
-        for name in args.configs:
-            print(f"{name}: {CONFIGS[name].what}", flush=True)
-            for seed in args.seeds:
-                records.append(run_one(name, CONFIGS[name], seed, args, work, eval_every.get(name, 0)))
+        if args.interleave:  # seed by seed, every config in turn: the machine's drift hits them alike
+            order = [(name, seed) for seed in args.seeds for name in args.configs]
+        else:
+            order = [(name, seed) for name in args.configs for seed in args.seeds]
+        for name, seed in order:
+            if args.interleave or seed == args.seeds[0]:
+                print(f"{name}: {CONFIGS[name].what}", flush=True)
+            records.append(run_one(name, CONFIGS[name], seed, args, work, eval_every.get(name, 0)))
         text = report(records, args.configs, args, machine, eval_every)
         print()
         print(text)

@@ -441,9 +441,10 @@ class PQNConfig(AgentConfig):
     A minibatch is n_envs * rollout_steps / minibatches transitions."""
 
     name: str = "pqn"  # learner
+    n_envs: int = 256  # games stepped in parallel (one batched forward pass per step)
     rollout_steps: int = 16  # steps per game per rollout (a rollout is n_envs * rollout_steps transitions)
     epochs: int = 1  # passes over each rollout
-    minibatches: int = 4  # minibatches per epoch (rollout is split evenly)
+    minibatches: int = 8  # minibatches per epoch (rollout is split evenly)
     q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo; rollout_steps > 1)
 
     def __post_init__(self) -> None:
