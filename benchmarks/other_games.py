@@ -594,12 +594,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="smoke-test the plumbing: seed 0, a 4 s budget, 1024 steps, 16 evaluation episodes",
     )
     p.add_argument(
+        "--drop",
+        action="append",
+        default=[],
+        metavar="ENV:LEARNER:SEED",
+        help="with --merge: leave this run out (e.g. minigrid/doorkey-8x8:pqn:0, run with an earlier preset)",
+    )
+    p.add_argument(
         "--merge",
         nargs="+",
         type=Path,
         default=None,
         metavar="JSON",
-        help="build the report from the raw points of earlier runs (their <out>.json) instead of running",
+        help="build the report from the raw points of earlier runs (their <out>.json) instead of running; a later file's run of the same env, learner and seed replaces an earlier one's",
     )
     args = p.parse_args(argv)
     args.envs = _names(args.envs, ENVS, "env", p)
@@ -625,7 +632,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.merge:
         raws = [json.loads(path.read_text()) for path in args.merge]
-        records = [r for raw in raws for r in raw["runs"]]
+        # a later file's run of the same env, learner and seed replaces an earlier one's (a preset changed)
+        latest = {(r["env"], r["learner"], r["seed"]): r for raw in raws for r in raw["runs"]}
+        drop = {tuple(d.rsplit(":", 2)) for d in args.drop}
+        records = [r for key, r in latest.items() if (key[0], key[1], str(key[2])) not in drop]
         args.budget, args.steps = raws[0]["args"]["budget"], raws[0]["args"]["steps"]
         args.eval_episodes = raws[0]["args"].get("eval_episodes") or 0
         if any((r["args"]["budget"], r["args"]["steps"]) != (args.budget, args.steps) for r in raws):
