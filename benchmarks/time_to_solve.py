@@ -107,26 +107,19 @@ CONFIGS: dict[str, Spec] = {
         ],
         prior_sps=20_000,
     ),
-    "g128x16": Spec(
-        "gridrl pqn, fovea, 128 games x 16 steps, 4 minibatches, chosen path",
-        ["agent.n_envs=128", "agent.rollout_steps=16", "agent.minibatches=4"],
-        prior_sps=35_000,
-    ),
-    "g256x8": Spec(
-        "gridrl pqn, fovea, 256 games x 8 steps, 4 minibatches, chosen path",
-        ["agent.n_envs=256", "agent.rollout_steps=8", "agent.minibatches=4"],
-        prior_sps=45_000,
-    ),
-    "g256x16": Spec(
-        "gridrl pqn, fovea, 256 games x 16 steps, 8 minibatches, chosen path",
-        ["agent.n_envs=256", "agent.rollout_steps=16", "agent.minibatches=8"],
-        prior_sps=45_000,
-    ),
-    "g512x8": Spec(
-        "gridrl pqn, fovea, 512 games x 8 steps, 8 minibatches, chosen path",
-        ["agent.n_envs=512", "agent.rollout_steps=8", "agent.minibatches=8"],
-        prior_sps=48_000,
-    ),
+    **{
+        f"g{games}x{steps}": Spec(
+            f"gridrl pqn, fovea, {games} games x {steps} steps, {mb} minibatches, chosen path",
+            [f"agent.n_envs={games}", f"agent.rollout_steps={steps}", f"agent.minibatches={mb}"],
+            prior_sps=sps,
+        )
+        for games, steps, mb, sps in (
+            (128, 16, 4, 35_000),
+            (256, 8, 4, 45_000),
+            (256, 16, 8, 45_000),
+            (512, 8, 8, 48_000),
+        )
+    },
     "sb3": Spec("SB3 DQN, ego view, ego_cnn, game rewards", sb3_reward="raw"),
     "sb3_clip": Spec("SB3 DQN, ego view, ego_cnn, gridrl reward scale+clip", sb3_reward="clip"),
     "sb3_fast": Spec(
