@@ -634,8 +634,13 @@ def main(argv: list[str] | None = None) -> None:
         raws = [json.loads(path.read_text()) for path in args.merge]
         # a later file's run of the same env, learner and seed replaces an earlier one's (a preset changed)
         latest = {(r["env"], r["learner"], r["seed"]): r for raw in raws for r in raw["runs"]}
-        drop = {tuple(d.rsplit(":", 2)) for d in args.drop}
-        records = [r for key, r in latest.items() if (key[0], key[1], str(key[2])) not in drop]
+        runs = {f"{env}:{learner}:{seed}": r for (env, learner, seed), r in latest.items()}
+        unknown = [d for d in args.drop if d not in runs]
+        if unknown:
+            raise SystemExit(
+                f"--drop {', '.join(unknown)}: no such run in the merged files; runs: {', '.join(runs)}"
+            )
+        records = [r for name, r in runs.items() if name not in args.drop]
         args.budget, args.steps = raws[0]["args"]["budget"], raws[0]["args"]["steps"]
         args.eval_episodes = raws[0]["args"].get("eval_episodes") or 0
         if any((r["args"]["budget"], r["args"]["steps"]) != (args.budget, args.steps) for r in raws):

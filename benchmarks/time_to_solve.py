@@ -66,6 +66,11 @@ class Spec:
         return self.sb3_reward is not None
 
 
+def _shape(games: int, steps: int, minibatches: int) -> list[str]:
+    """The overrides of a PQN game-batch shape: games x rollout steps, split into minibatches."""
+    return [f"agent.n_envs={games}", f"agent.rollout_steps={steps}", f"agent.minibatches={minibatches}"]
+
+
 CONFIGS: dict[str, Spec] = {
     "default": Spec("gridrl pqn, the defaults (fovea view, fovea_cnn; no overrides)", [], prior_sps=15_000),
     "ego": Spec(
@@ -98,19 +103,13 @@ CONFIGS: dict[str, Spec] = {
     # game-batch shapes measured against it
     "eager_fp32": Spec(
         "gridrl pqn, fovea, 128 games x 16 steps, eager fp32 (conv2d): the default loop before issue 19",
-        [
-            "trainer.precision=fp32",
-            "trainer.conv=torch",
-            "agent.n_envs=128",
-            "agent.rollout_steps=16",
-            "agent.minibatches=4",
-        ],
+        ["trainer.precision=fp32", "trainer.conv=torch", *_shape(128, 16, 4)],
         prior_sps=20_000,
     ),
     **{
         f"g{games}x{steps}": Spec(
             f"gridrl pqn, fovea, {games} games x {steps} steps, {mb} minibatches, chosen path",
-            [f"agent.n_envs={games}", f"agent.rollout_steps={steps}", f"agent.minibatches={mb}"],
+            _shape(games, steps, mb),
             prior_sps=sps,
         )
         for games, steps, mb, sps in (
@@ -693,23 +692,22 @@ def main(argv: list[str] | None = None) -> None:
             else:
                 sps = spec.prior_sps
             eval_every[name] = eval_every_steps(sps, args.eval_every_s)
-        if args.dry_run:
-            for name in args.configs:
-                spec = CONFIGS[name]
-                for seed in args.seeds:
-                    run_dir = work / f"{name}_s{seed}"
-                    cmd = (
-                        sb3_args(spec, args, seed, run_dir, args.budget)
-                        if spec.is_sb3
-                        else gridrl_args(spec, args, seed, run_dir, eval_every[name], args.budget)
-                    )
-                    print(" ".join(cmd))
-            return
-        records = []
         if args.interleave:  # seed by seed, every config in turn: the machine's drift hits them alike
             order = [(name, seed) for seed in args.seeds for name in args.configs]
         else:
             order = [(name, seed) for name in args.configs for seed in args.seeds]
+        if args.dry_run:
+            for name, seed in order:
+                spec = CONFIGS[name]
+                run_dir = work / f"{name}_s{seed}"
+                cmd = (
+                    sb3_args(spec, args, seed, run_dir, args.budget)
+                    if spec.is_sb3
+                    else gridrl_args(spec, args, seed, run_dir, eval_every[name], args.budget)
+                )
+                print(" ".join(cmd))
+            return
+        records = []
         for name, seed in order:
             if args.interleave or seed == args.seeds[0]:
                 print(f"{name}: {CONFIGS[name].what}", flush=True)
