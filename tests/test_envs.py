@@ -259,6 +259,67 @@ def test_minigrid_matches_unbatched_env(task):
     assert got["trunc"].sum() >= n  # 120 steps, a 20-step limit: episodes ended, auto-resets ran
 
 
+FAST_VIEW_CASES = [(task, {}) for task in TASKS] + [
+    ("doorkey-8x8", {"agent_view_size": 5}),
+    ("MiniGrid-Dynamic-Obstacles-8x8-v0", {}),
+    ("MiniGrid-Unlock-v0", {}),
+    ("MiniGrid-ObstructedMaze-2Dlhb-v1", {}),
+]
+
+
+@pytest.mark.parametrize(("task", "kwargs"), FAST_VIEW_CASES)
+def test_minigrid_fast_views_equal_minigrids_own(task, kwargs):
+    """The batched views (EgocentricViews) against MiniGrid's gen_obs (fast_views=False), in lockstep:
+    every output of every step, with some copies held still (``active``), through carried objects,
+    opened doors and auto-resets."""
+    n, steps = 4, 500
+    actions = "keys" if task == "doorkey-8x8" else "all"  # random play opens DoorKey's door with these
+    fast = MiniGridEnv(task, n=n, max_steps=200, actions=actions, env_kwargs=kwargs)
+    slow = MiniGridEnv(task, n=n, max_steps=200, actions=actions, env_kwargs=kwargs, fast_views=False)
+    assert fast._views is not None and slow._views is None
+    rng = np.random.default_rng(3)
+    assert np.array_equal(fast.reset(seed=5)[0], slow.reset(seed=5)[0])
+    carried = opened = 0
+    for t in range(steps):
+        a = rng.integers(0, fast.n_actions, n)
+        active = None if t % 3 else rng.random(n) < 0.5
+        got, want = fast.step(a, active), slow.step(a, active)
+        for x, y in zip(got[:4], want[:4], strict=True):
+            assert np.array_equal(x, y), t
+        done = want[2] | want[3]
+        assert np.array_equal(got[4]["final_obs"][done], want[4]["final_obs"][done]), t
+        carried += sum(u.carrying is not None for u in fast._units)
+        opened += sum(
+            o is not None and o.type == "door" and o.is_open for u in fast._units for o in u.grid.grid
+        )
+    if task == "doorkey-8x8":  # the cases that differ from walls and floor were met
+        assert carried > 0 and opened > 0
+    # and against MiniGrid's view of the current states, drawn afresh
+    from minigrid.minigrid_env import MiniGridEnv as Base
+
+    assert np.array_equal(fast._raw, np.stack([Base.gen_obs(u)["image"] for u in fast._units]))
+
+
+def test_minigrid_own_view_kept_where_an_env_draws_its_own():
+    """An env class with its own gen_obs keeps it (the batched views would not know what it draws)."""
+    from minigrid.envs import EmptyEnv
+
+    class Shifted(EmptyEnv):
+        def gen_obs(self):
+            obs = super().gen_obs()
+            obs["image"] = np.roll(obs["image"], 1, axis=0)
+            return obs
+
+    env_id = "MiniGrid-GridrlTestShifted-v0"
+    if env_id not in gymnasium.registry:
+        gymnasium.register(env_id, entry_point=lambda **kw: Shifted(size=6, **kw))
+    env = MiniGridEnv(env_id, n=2)
+    assert env._views is None
+    obs, _ = env.reset(seed=0)
+    ref = Shifted(size=6)
+    assert np.array_equal(obs[0], onehot(ref.reset(seed=0)[0]["image"][None])[0])
+
+
 def test_minigrid_truncation_and_termination():
     env = MiniGridEnv("empty-8x8", n=2, max_steps=3, actions="nav")
     env.reset(seed=0)

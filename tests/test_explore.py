@@ -23,7 +23,7 @@ def frames(*values: int) -> np.ndarray:
 
 
 def test_bonus_is_beta_over_the_root_of_the_visits_so_far() -> None:
-    bonus = CountBonus(0.5, (2, 3, 3))
+    bonus = CountBonus(0.5, (2, 3, 3), 4)
     np.testing.assert_allclose(bonus(frames(0, 7)), [0.5, 0.5])
     # repeats within one batch count in row order; a new observation starts at 1
     np.testing.assert_allclose(
@@ -40,24 +40,43 @@ def test_observations_differing_in_one_byte_get_different_keys() -> None:
     flipped[np.arange(200), rng.integers(0, 6, 200), rng.integers(0, 11, 200), rng.integers(0, 11, 200)] ^= (
         255
     )
-    bonus = CountBonus(1.0, (6, 11, 11))
+    bonus = CountBonus(1.0, (6, 11, 11), 200)
     keys = np.concatenate([bonus.keys(obs), bonus.keys(flipped)])
     assert len(set(keys.tolist())) == 400
     np.testing.assert_array_equal(bonus.keys(obs.copy()), bonus.keys(obs))  # a function of the bytes only
 
 
 def test_counts_survive_a_state_dict_round_trip() -> None:
-    a = CountBonus(1.0, (2, 3, 3))
+    a = CountBonus(1.0, (2, 3, 3), 4)
     a(frames(1, 2, 2, 3))
-    b = CountBonus(1.0, (2, 3, 3))
+    b = CountBonus(1.0, (2, 3, 3), 4)
     b.load_state_dict(copy.deepcopy(a.state_dict()))
     np.testing.assert_array_equal(a(frames(2, 4)), b(frames(2, 4)))
     assert all(t.dtype == torch.int64 for t in a.state_dict().values())
 
 
+def test_episodic_bonus_pays_a_first_visit_per_episode_only() -> None:
+    """agent.explore_episodic: a revisit within a game's episode earns nothing, the lifetime counts still
+    grow; a game whose episode ended (``done``) starts a fresh memory, the others keep theirs."""
+    bonus = CountBonus(1.0, (2, 3, 3), 2, episodic=True)
+    np.testing.assert_allclose(bonus(frames(5, 5)), [1.0, 1 / np.sqrt(2)])  # two games: both first visits
+    np.testing.assert_allclose(bonus(frames(5, 6), np.array([True, False])), [0.0, 1.0])  # game 0 revisits
+    assert bonus.counts[int(bonus.keys(frames(5))[0])] == 3
+    # game 0's episode ended: 5 is new to it again; game 1 met 5 in this episode already
+    np.testing.assert_allclose(bonus(frames(5, 5)), [1 / np.sqrt(4), 0.0])
+    restored = CountBonus(1.0, (2, 3, 3), 2, episodic=True)
+    restored.load_state_dict(copy.deepcopy(bonus.state_dict()))
+    assert restored.seen == bonus.seen and restored.counts == bonus.counts
+    plain = CountBonus(1.0, (2, 3, 3), 2)
+    plain(frames(5, 5))
+    assert plain(frames(5, 6)).tolist()[0] == pytest.approx(1 / np.sqrt(3))  # without: revisits still pay
+
+
 def test_a_negative_bonus_is_refused() -> None:
     with pytest.raises(ConfigError, match="agent.explore_bonus"):
         to_config(compose_cfg(["agent.explore_bonus=-1"]))
+    with pytest.raises(ConfigError, match="agent.explore_episodic=true needs agent.explore_bonus > 0"):
+        to_config(compose_cfg(["agent.explore_episodic=true"]))
 
 
 def trainer(tmp_path: Path, *overrides: str) -> Trainer:
@@ -90,10 +109,11 @@ def test_the_bonus_reaches_the_learner_and_not_the_scores(tmp_path: Path) -> Non
     assert tblog.EXPLORE_BONUS not in EventAccumulator(str(tmp_path / "a" / "tb")).Reload().Tags()["scalars"]
 
 
-def test_a_resumed_run_counts_on(tmp_path: Path) -> None:
-    """A checkpoint carries the counts: stop after the first step, resume, and the weights at 1024 equal an
-    uninterrupted run's."""
-    ov = ("agent.explore_bonus=1", "trainer.precision=fp32")
+@pytest.mark.parametrize("episodic", ["false", "true"])
+def test_a_resumed_run_counts_on(tmp_path: Path, episodic: str) -> None:
+    """A checkpoint carries the counts (and the episodes' memories): stop after the first step, resume,
+    and the weights at 1024 equal an uninterrupted run's."""
+    ov = ("agent.explore_bonus=1", "trainer.precision=fp32", f"agent.explore_episodic={episodic}")
     whole = trainer(tmp_path / "whole", "trainer.total_steps=1024", *ov)
     whole.run()
     first = trainer(tmp_path / "first", "trainer.total_steps=1024", "trainer.time_limit_s=1e-9", *ov)
@@ -104,7 +124,7 @@ def test_a_resumed_run_counts_on(tmp_path: Path) -> None:
     second.load_state_dict(copy.deepcopy(state))
     second.run()
     assert second.bonus is not None and whole.bonus is not None
-    assert second.bonus.counts == whole.bonus.counts
+    assert second.bonus.counts == whole.bonus.counts and second.bonus.seen == whole.bonus.seen
     for (k, a), b in zip(
         whole.learner.online.state_dict().items(), second.learner.online.state_dict().values(), strict=True
     ):

@@ -55,6 +55,7 @@ CONTEXT = {
     "per_alpha": ["agent.prioritized=true"],
     "per_beta": ["agent.prioritized=true"],
     "per_eps": ["agent.prioritized=true"],
+    "explore_episodic": ["agent.explore_bonus=1"],
 }
 REFUSED = {"name"}  # the learner is chosen by its preset (agent=dqn), never by agent.name
 

@@ -359,6 +359,7 @@ class AgentConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)  # reward transform for learning
     epsilon: EpsilonConfig = field(default_factory=EpsilonConfig)  # exploration schedule
     explore_bonus: float = 0.0  # count-based bonus beta / sqrt(visits) added to the learning reward of each observation reached (game-reward units; 0 = off; gridrl.agent.explore)
+    explore_episodic: bool = False  # explore_bonus only on an observation's first visit in the episode (no bonus for revisits; needs explore_bonus > 0)
 
     def __post_init__(self) -> None:
         check_choice("agent.name", self.name, LEARNERS)
@@ -368,6 +369,10 @@ class AgentConfig:
         check_range("agent.adam_eps", self.adam_eps, 0.0, lo_open=True)
         check_range("agent.max_grad_norm", self.max_grad_norm, 0.0)
         check_range("agent.explore_bonus", self.explore_bonus, 0.0)
+        if self.explore_episodic and self.explore_bonus == 0:
+            raise ConfigError(
+                "agent.explore_episodic=true needs agent.explore_bonus > 0 (it restricts that bonus)"
+            )
         check_choice("agent.loss", self.loss, ("mse", "huber"))
         self.reward.check("agent.reward")
         self.epsilon.check("agent.epsilon")

@@ -191,7 +191,11 @@ class Trainer:
         self.obs = self.game.reset(seed=cfg.seed)[0].copy()
         self.learner = make_learner(cfg, self.device)
         beta = cfg.agent.explore_bonus
-        self.bonus = CountBonus(beta, self.game.obs_shape) if beta > 0 else None
+        self.bonus = (
+            CountBonus(beta, self.game.obs_shape, cfg.agent.n_envs, cfg.agent.explore_episodic)
+            if beta > 0
+            else None
+        )
         self.evaluator = make_evaluator(cfg.env, tr.eval_episodes, tr.eval_seed)
         # counters (env steps are all games together)
         self.env_step = 0
@@ -284,7 +288,7 @@ class Trainer:
         """agent.explore_bonus of the observations the games reached (a finished episode's last one)."""
         assert self.bonus is not None
         reached = np.where(done[:, None, None, None], final_obs, next_obs) if done.any() else next_obs
-        bonus = self.bonus(reached)
+        bonus = self.bonus(reached, done)
         self._window["bonus"].append(float(bonus.mean()))
         return bonus
 
@@ -568,7 +572,8 @@ class Trainer:
             "budget %s env steps%s; rewards %sx%g%s%s%s",
             f"{cfg.trainer.total_steps:,}",
             " (trainer.total_steps=0: derived from the game, config.default_budget)" if derived else "",
-            f"+ count bonus {cfg.agent.explore_bonus:g}/sqrt(visits), then "
+            f"+ count bonus {cfg.agent.explore_bonus:g}/sqrt(visits)"
+            f"{' (first visit per episode)' if cfg.agent.explore_episodic else ''}, then "
             if self.bonus is not None
             else "",
             reward.scale,

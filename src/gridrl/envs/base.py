@@ -95,6 +95,17 @@ class LoopEnv(ABC):
     def _step_one(self, i: int, action: int) -> tuple[np.ndarray, float, bool, bool]:
         """Advance copy ``i``: ``raw_obs, reward, terminated, truncated`` (the game's own flags)."""
 
+    def _step_many(
+        self, idx: list[int], actions: list[int], out: np.ndarray | None
+    ) -> tuple[np.ndarray, tuple[float, ...], tuple[bool, ...], tuple[bool, ...]]:
+        """Advance copies ``idx`` by ``actions``: their raw observations ``(len(idx), *raw_shape)``
+        (written into ``out`` when given), rewards, terminated and truncated flags. The default loops
+        over :meth:`_step_one`; a subclass that can batch part of the work overrides this."""
+        obs_list, rewards, terms, truncs = zip(
+            *[self._step_one(i, a) for i, a in zip(idx, actions, strict=True)], strict=True
+        )
+        return np.stack(obs_list, out=out), rewards, terms, truncs
+
     @abstractmethod
     def _encode(self, raw: np.ndarray, out: np.ndarray) -> None:
         """Write the uint8 observations of the raw stack ``raw`` ``(m, ...)`` into ``out`` ``(m, C, H, W)``."""
@@ -126,19 +137,15 @@ class LoopEnv(ABC):
         if len(stepped) and (acts[stepped].min() < 0 or acts[stepped].max() >= self.n_actions):
             raise ValueError(f"actions must lie in [0, {self.n_actions - 1}], got {acts.min()}..{acts.max()}")
         raw = self._raw
-        step_one = self._step_one
         reward = np.zeros(self.n, dtype=np.float32)
         terminated = np.zeros(self.n, dtype=bool)
         truncated = np.zeros(self.n, dtype=bool)
         if len(stepped):
-            obs_list, rewards, terms, truncs = zip(
-                *[step_one(i, a) for i, a in zip(stepped.tolist(), acts[stepped].tolist(), strict=True)],
-                strict=True,
+            obs, rewards, terms, truncs = self._step_many(
+                stepped.tolist(), acts[stepped].tolist(), raw if active is None else None
             )
-            if active is None:
-                np.stack(obs_list, out=raw)
-            else:
-                raw[stepped] = np.stack(obs_list)
+            if active is not None:
+                raw[stepped] = obs
             reward[stepped], terminated[stepped], truncated[stepped] = rewards, terms, truncs
         self.t[stepped] += 1
         self.ep_return[stepped] += reward[stepped]

@@ -101,6 +101,117 @@ def onehot(image: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------------------- the view, batched
+def _slice_coords(V: int) -> np.ndarray:
+    """``(4, 2, V, V)``: for each agent direction, the slice cell ``(i, j)`` that MiniGrid's
+    ``gen_obs_grid`` shows at view cell ``(x, y)``: its ``rotate_left`` applied ``direction + 1`` times
+    (``new[j, width - 1 - i] = old[i, j]``) to the index grids."""
+    out = np.empty((4, 2, V, V), dtype=np.intp)
+    ii, jj = np.meshgrid(np.arange(V), np.arange(V), indexing="ij")
+    for d in range(4):
+        a, b = ii, jj
+        for _ in range(d + 1):
+            ra, rb = np.empty_like(a), np.empty_like(b)
+            ra[np.arange(V)[None, :], V - 1 - np.arange(V)[:, None]] = a
+            rb[np.arange(V)[None, :], V - 1 - np.arange(V)[:, None]] = b
+            a, b = ra, rb
+        out[d] = a, b
+    return out
+
+
+def _visible(transparent: np.ndarray) -> np.ndarray:
+    """MiniGrid's ``Grid.process_vis`` for a stack of views ``(m, V, V)`` indexed ``[x, y]``, the agent
+    at ``(V // 2, V - 1)``, all at once: bool ``(m, V, V)``.
+
+    Row by row from the agent's row up: within a row, visibility spreads left and right from a visible
+    cell that can be seen through; the row above gets the cells above and diagonally above every visible
+    see-through cell (what MiniGrid's two passes per row amount to; equality is tested against it).
+    """
+    m, V, _ = transparent.shape
+    mask = np.zeros((m, V, V), dtype=bool)
+    mask[:, V // 2, V - 1] = True
+    for j in range(V - 1, -1, -1):
+        row, see = mask[:, :, j], transparent[:, :, j]
+        for i in range(V - 1):
+            row[:, i + 1] |= row[:, i] & see[:, i]
+        for i in range(V - 1, 0, -1):
+            row[:, i - 1] |= row[:, i] & see[:, i]
+        if j > 0:
+            through = row & see
+            above = mask[:, :, j - 1]
+            above |= through
+            above[:, 1:] |= through[:, :-1]
+            above[:, :-1] |= through[:, 1:]
+    return mask
+
+
+class EgocentricViews:
+    """MiniGrid's partial view (``gen_obs()["image"]``, ``(V, V, 3)`` indices) of many envs at once.
+
+    MiniGrid builds each view cell by cell in Python (slice, rotate, occlusion, encode: ~90 us per
+    step on the 2-core Xeon, 85 % of a DoorKey step); here only the grid's encoding is a Python loop
+    (one list comprehension) and the rest is array work on the whole batch. Exact: tests compare it
+    with MiniGrid's own ``gen_obs`` over random play on every task of :data:`TASKS`.
+
+    Valid for envs that keep MiniGrid's ``gen_obs`` / ``gen_obs_grid`` and objects whose
+    ``see_behind`` is MiniGrid's (walls and closed or locked doors block the view): see
+    :meth:`applies`.
+    """
+
+    def __init__(self, view_size: int, see_through_walls: bool) -> None:
+        from minigrid.core.constants import COLOR_TO_IDX, OBJECT_TO_IDX
+
+        self.V = view_size
+        self.see_through_walls = see_through_walls
+        self._coords = _slice_coords(view_size)
+        self._empty = (OBJECT_TO_IDX["empty"], 0, 0)
+        self._wall = np.array([OBJECT_TO_IDX["wall"], COLOR_TO_IDX["grey"], 0], dtype=np.uint8)
+        self._wall_idx, self._door_idx = OBJECT_TO_IDX["wall"], OBJECT_TO_IDX["door"]
+
+    @staticmethod
+    def applies(env: Any) -> bool:
+        """Whether ``env`` (unwrapped) draws its view with MiniGrid's own base-class methods."""
+        from minigrid.minigrid_env import MiniGridEnv as Base
+
+        cls = type(env)
+        return cls.gen_obs is Base.gen_obs and cls.gen_obs_grid is Base.gen_obs_grid
+
+    def __call__(self, envs: list[Any]) -> np.ndarray:
+        """uint8 ``(len(envs), V, V, 3)``: each env's ``gen_obs()["image"]`` (unwrapped envs)."""
+        V, m, empty = self.V, len(envs), self._empty
+        W = max(u.grid.width for u in envs)
+        H = max(u.grid.height for u in envs)
+        world = np.empty((m, W + 2 * V, H + 2 * V, 3), dtype=np.uint8)
+        world[...] = self._wall  # beyond the grid: walls, as in Grid.slice
+        pos = np.empty((m, 2), dtype=np.intp)
+        dirs = np.empty(m, dtype=np.intp)
+        carried = np.empty((m, 3), dtype=np.uint8)
+        for e, u in enumerate(envs):
+            g = u.grid
+            codes = np.array([empty if o is None else o.encode() for o in g.grid], dtype=np.uint8)
+            codes = codes.reshape(g.height, g.width, 3)
+            world[e, V : V + g.width, V : V + g.height] = codes.transpose(1, 0, 2)
+            pos[e] = u.agent_pos
+            dirs[e] = u.agent_dir
+            carried[e] = empty if u.carrying is None else u.carrying.encode()
+        # top-left corner of the slice (MiniGridEnv.get_view_exts), per direction right/down/left/up
+        half = V // 2
+        top_x = pos[:, 0] - np.array([0, half, V - 1, half])[dirs]
+        top_y = pos[:, 1] - np.array([half, 0, half, V - 1])[dirs]
+        ij = self._coords[dirs]  # (m, 2, V, V)
+        xs = top_x[:, None, None] + V + ij[:, 0]
+        ys = top_y[:, None, None] + V + ij[:, 1]
+        view = world[np.arange(m)[:, None, None], xs, ys]  # (m, V, V, 3)
+        if self.see_through_walls:
+            mask = np.ones((m, V, V), dtype=bool)
+        else:
+            obj = view[..., 0]
+            mask = _visible(~((obj == self._wall_idx) | ((obj == self._door_idx) & (view[..., 2] != 0))))
+        view[:, half, V - 1] = carried  # the agent sees what it carries where it stands
+        view[~mask] = 0
+        return view
+
+
 class MiniGridEnv(GymEnv):
     """``n`` copies of a MiniGrid task with one-hot observations ``(20, V, V)``.
 
@@ -113,6 +224,8 @@ class MiniGridEnv(GymEnv):
             without the two actions that only waste steps there).
         tile_size: pixels per cell of :meth:`render`.
         env_kwargs: further constructor arguments (e.g. ``agent_view_size``).
+        fast_views: draw the views with :class:`EgocentricViews` (same observations, several times
+            faster) where the task allows; ``False``: MiniGrid's own ``gen_obs`` (for comparisons).
     """
 
     def __init__(
@@ -123,6 +236,7 @@ class MiniGridEnv(GymEnv):
         actions: str = "all",
         tile_size: int = 8,
         env_kwargs: dict[str, Any] | None = None,
+        fast_views: bool = True,
     ) -> None:
         if actions not in ACTION_SETS:
             raise ConfigError(
@@ -135,6 +249,38 @@ class MiniGridEnv(GymEnv):
         super().__init__(resolve_task(task), n, None, kwargs, render_mode=None)
         self._action_map = np.array(ACTION_SETS[actions], dtype=np.int64)
         self.n_actions = len(self._action_map)
+        self._units: list[Any] = [env.unwrapped for env in self.envs]  # minigrid's MiniGridEnv
+        first = self._units[0]
+        self._views: EgocentricViews | None = None
+        if fast_views and EgocentricViews.applies(first):
+            # MiniGrid's step and reset end with gen_obs(): skip it, the views are drawn in batches
+            self._views = EgocentricViews(first.agent_view_size, first.see_through_walls)
+            for u in self._units:
+                u.gen_obs = _no_view(u)
+
+    def _reset_one(self, i: int, seed: int | None) -> np.ndarray:
+        if self._views is None:
+            return super()._reset_one(i, seed)
+        self.envs[i].reset(seed=seed)
+        return self._views([self._units[i]])[0]
+
+    def _step_many(
+        self, idx: list[int], actions: list[int], out: np.ndarray | None
+    ) -> tuple[np.ndarray, tuple[float, ...], tuple[bool, ...], tuple[bool, ...]]:
+        if self._views is None:
+            return super()._step_many(idx, actions, out)
+        amap, envs = self._action_map, self.envs
+        rewards, terms, truncs = [], [], []
+        for i, a in zip(idx, actions, strict=True):
+            _, r, term, trunc, _ = envs[i].step(int(amap[a]))
+            rewards.append(float(r))
+            terms.append(bool(term))
+            truncs.append(bool(trunc))
+        views = self._views([self._units[i] for i in idx])
+        if out is not None:
+            out[...] = views
+            views = out
+        return views, tuple(rewards), tuple(terms), tuple(truncs)
 
     def _converter(
         self, space: Any, channels_first: bool
@@ -156,6 +302,15 @@ class MiniGridEnv(GymEnv):
                 for i in idx
             ]
         )
+
+
+def _no_view(env: Any) -> Callable[[], dict[str, Any]]:
+    """A stand-in for ``env.gen_obs``: MiniGrid's observation without the image (drawn separately)."""
+
+    def gen_obs() -> dict[str, Any]:
+        return {"image": None, "direction": env.agent_dir, "mission": env.mission}
+
+    return gen_obs
 
 
 # ------------------------------------------------------------------------------------ optimal returns
