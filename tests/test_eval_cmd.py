@@ -191,6 +191,35 @@ def test_eval_cli_on_a_trained_run(tiny_run, capsys):
     assert report["config"]["agent"]["name"] == "pqn" and report["config"]["trainer"]["total_steps"] == 1024
 
 
+def test_eval_cli_takes_the_runs_eval_epsilon(tmp_path, capsys):
+    """A run evaluated with trainer.eval_epsilon: gridrl eval defaults to it (reproducing the training's
+    final score); epsilon=0 plays greedily instead."""
+    from gridrl.trainer import Trainer
+
+    node = compose_config(
+        [
+            "trainer=debug",
+            "trainer.total_steps=512",
+            "trainer.eval_every=0",
+            "trainer.eval_episodes=40",
+            "trainer.eval_epsilon=0.5",
+            "agent.n_envs=32",
+            "trainer.threads=1",
+        ]
+    )
+    run_dir = tmp_path / "run"
+    Trainer(to_config(node), run_dir, OmegaConf.to_yaml(node)).run()
+    final = json.loads((run_dir / "final" / "metrics.json").read_text())
+    run_cli("eval", f"checkpoint={run_dir}", f"out={tmp_path / 'default'}")
+    report = json.loads((tmp_path / "default" / "eval.json").read_text())
+    assert report["eval"]["epsilon"] == 0.5
+    assert report["stats"]["mean_return"] == pytest.approx(final["mean_return"])
+    run_cli("eval", f"checkpoint={run_dir}", "epsilon=0", f"out={tmp_path / 'greedy'}")
+    greedy = json.loads((tmp_path / "greedy" / "eval.json").read_text())
+    assert greedy["eval"]["epsilon"] == 0.0
+    assert greedy["stats"]["mean_return"] != pytest.approx(final["mean_return"])
+
+
 def test_eval_cli_overrides_and_video(tiny_run, tmp_path):
     out = tmp_path / "gen"
     args = [

@@ -34,6 +34,7 @@ class Agent:
     weights: Path  # the file they were read from
     env_step: int | None  # env steps of training behind them (None if unknown)
     device: Any  # torch.device
+    precision: str = "fp32"  # fp32 | bf16: the forward passes as the run's trainer.precision ran them
 
     @property
     def env(self) -> GameConfig:
@@ -48,7 +49,8 @@ class Agent:
 
         x = np.ascontiguousarray(obs)
         single = x.ndim == 3
-        with torch.no_grad():
+        bf16 = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        with torch.no_grad(), bf16:
             q = self.net(torch.as_tensor(x[None] if single else x, device=self.device)).float().cpu().numpy()
         return q[0] if single else q
 
@@ -104,7 +106,7 @@ def load(target: str | Path, device: str = "cpu") -> Agent:
     or a bare ``q_network.pt`` with a ``config.yaml`` beside it; loaded as data only."""
     from gridrl.agent.networks import build_q_network
     from gridrl.envs.factory import obs_spec
-    from gridrl.trainer import resolve_device
+    from gridrl.trainer import resolve_conv, resolve_device, resolve_precision
 
     found = load_weights(target)
     node = OmegaConf.create(found.config_yaml)
@@ -123,7 +125,10 @@ def load(target: str | Path, device: str = "cpu") -> Agent:
         ) from None
     dev = resolve_device(device)
     net.to(dev).eval()
-    return Agent(net, config, node, found.run_dir, found.path, found.env_step, dev)
+    # act as the run's evaluations did (same precision and convolutions), so scores reproduce on this machine
+    precision = resolve_precision(config.trainer.precision, dev)
+    net.use_banded(resolve_conv(config.trainer.conv, precision, dev) == "banded")
+    return Agent(net, config, node, found.run_dir, found.path, found.env_step, dev, precision)
 
 
 def _drop_hydra_interpolations(node: DictConfig, fallback: str) -> None:

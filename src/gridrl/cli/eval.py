@@ -1,4 +1,4 @@
-"""``gridrl eval``: greedy rollouts of a trained network on fixed layouts, scored against the oracle.
+"""``gridrl eval``: rollouts of a trained network (greedy unless the run evaluated with trainer.eval_epsilon) on fixed layouts, scored against the oracle.
 
 A Hydra app over ``conf/eval.yaml`` (schema :class:`EvalCommandConfig`): ``gridrl eval <run dir>`` or
 ``checkpoint=<run dir | .pt>``, ``env=<preset>`` and ``env.<key>=<value>`` change the game (a change of
@@ -32,12 +32,14 @@ DEVICES = ("auto", "cpu", "cuda")
 
 @dataclass
 class EvalCommandConfig:
-    """``gridrl eval``: greedy rollouts of a trained network on fixed layouts, scored against the oracle."""
+    """``gridrl eval``: rollouts of a trained network (greedy unless the run evaluated with trainer.eval_epsilon) on fixed layouts, scored against the oracle."""
 
     checkpoint: str = MISSING  # run dir (final weights, else its newest checkpoint) or a .pt file
     episodes: int | None = None  # layouts, one episode each (default: the run's trainer.eval_episodes)
     seed: int | None = None  # seed of the layouts (default: the run's trainer.eval_seed, as in training)
-    epsilon: float = 0.0  # chance of a random action per step (0 = greedy)
+    epsilon: float | None = (
+        None  # chance of a random action per step (default: the run's trainer.eval_epsilon, as in training; 0 = greedy)
+    )
     video: bool = False  # also write eval.mp4 (H.264) and eval.gif of a few episodes
     video_episodes: int = 3  # episodes in the video
     video_size: int = 320  # video frame: pixels of the grid's longer side (a text band is added)
@@ -51,7 +53,8 @@ class EvalCommandConfig:
     def __post_init__(self) -> None:
         if self.episodes is not None:
             check_range("episodes", self.episodes, 1)
-        check_range("epsilon", self.epsilon, 0.0, 1.0)
+        if self.epsilon is not None:
+            check_range("epsilon", self.epsilon, 0.0, 1.0)
         check_range("video_episodes", self.video_episodes, 1)
         check_range("video_size", self.video_size, 16)
         check_range("fps", self.fps, 0.0, lo_open=True)
@@ -125,6 +128,7 @@ def eval_task(cfg: DictConfig) -> float:
     trained = agent.config.trainer
     episodes = settings.episodes or trained.eval_episodes
     seed = trained.eval_seed if settings.seed is None else settings.seed
+    epsilon = trained.eval_epsilon if settings.epsilon is None else settings.epsilon
     if settings.out:
         out_dir = Path(settings.out).expanduser()
     elif agent.weights == RunDir(agent.run_dir).final_weights:
@@ -142,7 +146,7 @@ def eval_task(cfg: DictConfig) -> float:
         "device": str(agent.device),
     }
     report = run_eval(
-        env, agent.act, out_dir, episodes, seed, settings.epsilon, settings.video_episodes if settings.video else 0,
+        env, agent.act, out_dir, episodes, seed, epsilon, settings.video_episodes if settings.video else 0,
         settings.video_size, settings.fps, record, saved,
     )  # fmt: skip
     print(format_table(report))
