@@ -131,7 +131,11 @@ ENVS: dict[str, Game] = {
 }
 LEARNERS: dict[str, Learner] = {
     "pqn": Learner("gridrl's best: the env's experiment preset (PQN, the family's CNN)"),
-    "dqn_fast": Learner("gridrl `agent=dqn_fast` on the experiment preset", ("agent=dqn_fast",)),
+    "dqn_fast": Learner(
+        "gridrl `agent=dqn_fast` on the experiment preset, with the families' reward settings of the PQN "
+        "presets (gamma 0.99, rewards unscaled and unclipped)",
+        ("agent=dqn_fast", "agent.gamma=0.99", "agent.reward.scale=1.0", "agent.reward.clip=false"),
+    ),
     "sb3": Learner("Stable-Baselines3 DQN, the MinAtar paper's settings (centred RMSprop)", sb3=True),
 }
 QUICK = {"seeds": "0", "budget": 4.0, "steps": 1024, "eval_every_s": 4.0, "eval_episodes": 16}
