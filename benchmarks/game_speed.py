@@ -5,12 +5,16 @@ Every step renders the observation; random actions are drawn before the clock st
 * ``GridGame`` at N = 1, 64, 1024 games for each observation mode (N = 1 is the single-game,
   gymnasium-style loop: one Python call per game step);
 * ``plain python``: a per-step pure-Python Blob game (the tutorials' style: tuples, ``random`` and a
-  fresh numpy RGB image per step), one game, for reference.
+  fresh numpy RGB image per step), one game, for reference;
+* with ``--minigrid TASK ...``: gridrl's MiniGrid adapter on each task with its batched views
+  (``EgocentricViews``) beside the same adapter drawing each view with MiniGrid's own ``gen_obs``
+  (``fast_views=False``), the observations being equal (tests).
 
 Each figure is the best of ``--repeats`` timed runs, by the wall clock and by this thread's CPU time
 (the second is steadier on a shared machine).  Usage::
 
     python benchmarks/game_speed.py [--size 10] [--seconds 0.3] [--repeats 5] [--n 1 64 1024]
+    python benchmarks/game_speed.py --modes --n 1 128 --minigrid doorkey-8x8 empty-8x8
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import argparse  # noqa: E402
 import platform  # noqa: E402
 import random  # noqa: E402
 import time  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -44,7 +49,11 @@ def _best(run, repeats: int) -> tuple[float, float]:
 
 def time_grid(cfg: EnvConfig, n: int, seconds: float, repeats: int) -> tuple[float, float]:
     """Best (wall, CPU) steps/s (games x steps) of ``GridGame(cfg, n)`` over runs of about ``seconds``."""
-    game = GridGame(cfg, n)
+    return time_env(GridGame(cfg, n), n, seconds, repeats)
+
+
+def time_env(game: Any, n: int, seconds: float, repeats: int) -> tuple[float, float]:
+    """Best (wall, CPU) steps/s (games x steps) of a batched env of ``n`` games (random actions)."""
     game.reset(seed=0)
     rng = np.random.default_rng(0)
     # calibrate the number of calls so that one run takes about `seconds`
@@ -129,7 +138,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.3, help="length of one timed run")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (the best counts)")
     parser.add_argument("--n", type=int, nargs="+", default=[1, 64, 1024], help="games stepped together")
-    parser.add_argument("--modes", nargs="+", default=["rgb", "planes", "ego"], help="observation modes")
+    parser.add_argument("--modes", nargs="*", default=["rgb", "planes", "ego"], help="observation modes")
+    parser.add_argument(
+        "--minigrid", nargs="*", default=[], help="MiniGrid tasks (env=minigrid/<task> names) to time too"
+    )
     args = parser.parse_args()
 
     print(
@@ -145,6 +157,21 @@ def main() -> None:
         print(f"{'GridGame ' + mode:16s}{cols}", flush=True)
     wall, cpu = time_plain(args.size, args.seconds, args.repeats)
     print(f"{'plain python':16s}{fmt(wall):>10s} |{fmt(cpu):>9s}   (one game, rgb, per-step Python)")
+    if args.minigrid:
+        from gridrl.envs.minigrid import MiniGridEnv
+
+        print(
+            "MiniGrid: gridrl's adapter (20x7x7 one-hot views, all 7 actions), batched views or MiniGrid's own"
+        )
+        print(f"{'':28s}" + "".join(f"{f'N={n}':>21s}" for n in args.n))
+        for task in args.minigrid:
+            for label, fast in (("batched", True), ("own gen_obs", False)):
+                rates = [
+                    time_env(MiniGridEnv(task, n=n, fast_views=fast), n, args.seconds, args.repeats)
+                    for n in args.n
+                ]
+                cols = "".join(f"{fmt(w):>10s} |{fmt(c):>9s}" for w, c in rates)
+                print(f"{task + ' ' + label:28s}{cols}", flush=True)
 
 
 if __name__ == "__main__":
