@@ -27,7 +27,7 @@ How it measures (the mechanics of ``time_to_solve.py``, whose helpers it imports
 
 * gridrl: the real CLI; the budget is ``trainer.time_limit_s`` (gridrl's own periodic evaluations, the
   experiment's ``eval_every`` unless ``--eval-every``, count in it, as in ``gridrl train``). A run that
-  reaches the experiment's ``trainer.total_steps`` first stops there (5M for MinAtar, 1M-3M for
+  reaches the experiment's ``trainer.total_steps`` first stops there (5M for MinAtar, 1M-6M for
   MiniGrid). Score at the end: the trainer's final evaluation. Score at ``--steps``: the in-run
   evaluation there when ``eval_every`` divides ``--steps``; otherwise the run saves a checkpoint at
   ``--steps`` (``trainer.checkpoint_every``) that ``gridrl eval`` scores afterwards (the same episodes).
