@@ -129,3 +129,30 @@ def test_a_resumed_run_counts_on(tmp_path: Path, episodic: str) -> None:
         whole.learner.online.state_dict().items(), second.learner.online.state_dict().values(), strict=True
     ):
         assert torch.equal(a, b), k
+
+
+def test_an_external_env_resumes_with_fresh_episode_memories(tmp_path: Path) -> None:
+    """A resumed external env restarts its games, so agent.explore_episodic's memories of the episodes in
+    flight are dropped (the lifetime counts are kept); the built-in game keeps both (the test above)."""
+    overrides = [
+        "env=minigrid/empty-8x8",
+        "env.actions=nav",
+        "model=minigrid_cnn",
+        "agent.n_envs=4",
+        "agent.rollout_steps=8",
+        "agent.minibatches=2",
+        "trainer.total_steps=64",
+        "trainer.eval_every=0",
+        "trainer.eval_episodes=2",
+        "trainer.threads=1",
+        "agent.explore_bonus=1",
+        "agent.explore_episodic=true",
+    ]
+    node = compose_cfg(overrides)
+    first = Trainer(to_config(node), tmp_path / "a", OmegaConf.to_yaml(node))
+    first.run()
+    assert first.bonus is not None and any(first.bonus.seen)
+    again = Trainer(to_config(node), tmp_path / "b", OmegaConf.to_yaml(node))
+    again.load_state_dict(copy.deepcopy(first.state_dict()))
+    assert again.bonus is not None and again.bonus.counts == first.bonus.counts
+    assert not any(again.bonus.seen)

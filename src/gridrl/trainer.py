@@ -419,6 +419,8 @@ class Trainer:
             saved_total = int(OmegaConf.create(state["config_yaml"]).trainer.total_steps)
             self.learner.schedule = dataclasses.replace(self.learner.schedule, end=saved_total)
         self.learner.set_budget(self.env_step, self.cfg.trainer.total_steps)
+        if self.bonus is not None and state.get("explore"):
+            self.bonus.load_state_dict(state["explore"])
         if isinstance(self.game, GridGame):
             self.game.set_state(_arrays(state["game"]["arrays"]))
             self.game.rng.bit_generator.state = state["game"]["rng"]
@@ -435,8 +437,6 @@ class Trainer:
         )
         if isinstance(self.evaluator, Evaluator):
             self.evaluator.layouts = _arrays(state["eval_layouts"])
-        if self.bonus is not None and state.get("explore"):
-            self.bonus.load_state_dict(state["explore"])
         random.setstate(state["rng"]["python"])
         torch.set_rng_state(state["rng"]["torch"])  # RNG restored last
 
@@ -446,6 +446,8 @@ class Trainer:
         games restart with a reset seeded from the run's seed and the env step."""
         seed = restart_seed(self.cfg.seed, self.env_step)
         self.learner.cut_episodes(saved_obs)
+        if self.bonus is not None:
+            self.bonus.new_episodes()  # agent.explore_episodic: new episodes, fresh memories
         self.obs = self.game.reset(seed=seed)[0].copy()
         log.info(
             "resume: %s keeps no state in a checkpoint, so its %d games restart here with reset(seed=%d) "

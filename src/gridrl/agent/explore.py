@@ -78,6 +78,10 @@ class CountBonus:
                     self.seen[i] = set()
         return bonus.astype(np.float32)
 
+    def new_episodes(self) -> None:
+        """Every game starts a new episode (a resumed external env): forget what the episodes met."""
+        self.seen = [set() for _ in self.seen]
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         keys = np.fromiter(self.counts.keys(), dtype=np.int64, count=len(self.counts))
         counts = np.fromiter(self.counts.values(), dtype=np.int64, count=len(self.counts))
@@ -91,7 +95,7 @@ class CountBonus:
 
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.counts = dict(zip(state["keys"].tolist(), state["counts"].tolist(), strict=True))
-        self.seen = [set() for _ in self.seen]
+        self.new_episodes()
         if "seen_games" in state:
             for i, key in zip(state["seen_games"].tolist(), state["seen_keys"].tolist(), strict=True):
                 self.seen[i].add(key)
