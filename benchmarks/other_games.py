@@ -1,8 +1,9 @@
 """Learning benchmark on the other game families: MinAtar and MiniGrid, gridrl beside SB3 DQN and the papers.
 
 For every env x learner x seed, one training run at a time in a fresh process (run nothing else on the
-machine meanwhile), a fixed wall-clock budget (``--budget``, 600 s), and two scores: the greedy mean
-return (``eval/mean_return``, gridrl's evaluator: the experiment's 64 seeded episodes) at the end of the
+machine meanwhile), a fixed wall-clock budget (``--budget``, 600 s), and two scores: the mean return
+(``eval/mean_return``, gridrl's evaluator: the experiment's 64 seeded episodes, greedy unless the
+experiment sets ``trainer.eval_epsilon``: DoorKey 0.05, for every learner) at the end of the
 budget and at a fixed number of env steps (``--steps``).
 
 Envs: the five MinAtar games (``breakout asterix freeway seaquest space_invaders``: the paper's protocol,
@@ -524,8 +525,9 @@ def report(records: list[dict[str, Any]], args: argparse.Namespace, machines: li
     episodes = args.eval_episodes or "the experiment's 64"
     parts += [
         "",
-        f"- Scores: greedy mean return on {episodes} seeded evaluation "
-        "episodes (gridrl's evaluator for every learner). Medians and [min-max] over the seeds that ran; "
+        f"- Scores: mean return on {episodes} seeded evaluation "
+        "episodes (gridrl's evaluator for every learner; greedy, DoorKey with epsilon 0.05 as its preset)."
+        " Medians and [min-max] over the seeds that ran; "
         "the targets compare medians at the end of the budget.",
         "- MinAtar reference: the paper's DQN at 5M frames (Young & Tian 2019), read off its learning curves "
         "(training returns at epsilon 0.1; the paper prints no table): approximate, and below what a greedy "

@@ -266,6 +266,7 @@ class PeerSetup:
     model: ModelConfig
     eval_episodes: int
     eval_seed: int
+    eval_epsilon: float = 0.0  # the experiment's trainer.eval_epsilon (DoorKey: 0.05)
 
 
 def peer_setup(
@@ -279,12 +280,13 @@ def peer_setup(
     ``gridrl train experiment=<experiment>``."""
     if experiment:
         cfg = compose_config([f"experiment={experiment}"])
-        return PeerSetup(cfg.env, cfg.model, cfg.trainer.eval_episodes, cfg.trainer.eval_seed)
+        tr = cfg.trainer
+        return PeerSetup(cfg.env, cfg.model, tr.eval_episodes, tr.eval_seed, tr.eval_epsilon)
     tr = TrainerConfig()
     env = load_env_config(preset)
     if obs_mode:
         env = dataclasses.replace(env, obs_mode=obs_mode)
-    return PeerSetup(env, load_model_config(model), tr.eval_episodes, tr.eval_seed)
+    return PeerSetup(env, load_model_config(model), tr.eval_episodes, tr.eval_seed, tr.eval_epsilon)
 
 
 def make_sb3_dqn(
@@ -398,7 +400,7 @@ def train_for_budget(
             train_s = self.train_s()
             t = time.perf_counter()
             sb3.policy.set_training_mode(False)
-            stats = evaluator.run(policy).summary()
+            stats = evaluator.run(policy, epsilon=setup.eval_epsilon).summary()
             self.eval_s += time.perf_counter() - t
             wall = self.wall0 + train_s
             sps = (step - self.sps_mark[1]) / max(train_s - self.sps_mark[0], 1e-9)

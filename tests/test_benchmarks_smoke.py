@@ -377,7 +377,8 @@ def test_sb3_peer_plays_other_families_with_gridrls_observations_and_network() -
     assert first.shape == last.shape
     pytest.importorskip("stable_baselines3")
     setup = sb3_peer.peer_setup(experiment="minigrid_empty-8x8")
-    assert setup.eval_episodes == 64 and setup.model.name == "minigrid_cnn"
+    assert setup.eval_episodes == 64 and setup.model.name == "minigrid_cnn" and setup.eval_epsilon == 0.0
+    assert sb3_peer.peer_setup(experiment="minigrid_doorkey-8x8").eval_epsilon == 0.05  # scored as gridrl is
     model = sb3_peer.make_sb3_dqn(setup.env, setup.model, seed=0, hparams="paper")
     assert model.observation_space.shape == (20, 7, 7)
     assert type(model.policy.optimizer).__name__ == "RMSprop" and model.policy.optimizer.defaults["centered"]
