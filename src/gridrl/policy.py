@@ -49,8 +49,9 @@ class Agent:
 
         x = np.ascontiguousarray(obs)
         single = x.ndim == 3
-        bf16 = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
-        with torch.no_grad(), bf16:
+        from gridrl.agent.common import precision_autocast
+
+        with torch.no_grad(), precision_autocast(self.device, self.precision):
             q = self.net(torch.as_tensor(x[None] if single else x, device=self.device)).float().cpu().numpy()
         return q[0] if single else q
 
@@ -106,7 +107,7 @@ def load(target: str | Path, device: str = "cpu") -> Agent:
     or a bare ``q_network.pt`` with a ``config.yaml`` beside it; loaded as data only."""
     from gridrl.agent.networks import build_q_network
     from gridrl.envs.factory import obs_spec
-    from gridrl.trainer import resolve_conv, resolve_device, resolve_precision
+    from gridrl.trainer import configure_network, resolve_device
 
     found = load_weights(target)
     node = OmegaConf.create(found.config_yaml)
@@ -126,8 +127,7 @@ def load(target: str | Path, device: str = "cpu") -> Agent:
     dev = resolve_device(device)
     net.to(dev).eval()
     # act as the run's evaluations did (same precision and convolutions), so scores reproduce on this machine
-    precision = resolve_precision(config.trainer.precision, dev)
-    net.use_banded(resolve_conv(config.trainer.conv, precision, dev) == "banded")
+    precision = configure_network(net, config.trainer, dev)
     return Agent(net, config, node, found.run_dir, found.path, found.env_step, dev, precision)
 
 

@@ -35,9 +35,9 @@ from gridrl import tblog
 from gridrl.agent.common import Learner, epsilon_at
 from gridrl.agent.dqn import DQNLearner
 from gridrl.agent.explore import CountBonus
-from gridrl.agent.networks import build_q_network, count_parameters
+from gridrl.agent.networks import QNetwork, build_q_network, count_parameters
 from gridrl.agent.pqn import PQNLearner
-from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig, long_risky_game
+from gridrl.config import Config, ConfigError, DQNConfig, EnvConfig, PQNConfig, TrainerConfig, long_risky_game
 from gridrl.envs.base import LoopEnv
 from gridrl.envs.factory import game_label, make_game, obs_spec, truncation_gap
 from gridrl.evaluation import Evaluator, make_evaluator
@@ -102,11 +102,18 @@ def resolve_conv(conv: str, precision: str, device: torch.device) -> str:
     return "banded" if device.type == "cpu" and precision == "bf16" and native_bf16() == "amx" else "torch"
 
 
+def configure_network(net: QNetwork, cfg: TrainerConfig, device: torch.device) -> str:
+    """Set ``net`` up for ``trainer.conv`` as run on ``device``; returns ``trainer.precision`` as run.
+    Training and loaded agents (gridrl.policy) both go through here, so they compute alike."""
+    precision = resolve_precision(cfg.precision, device)
+    net.use_banded(resolve_conv(cfg.conv, precision, device) == "banded")
+    return precision
+
+
 def make_learner(cfg: Config, device: torch.device) -> Learner:
     shape, n_actions = obs_spec(cfg.env)
     net = build_q_network(cfg.model, shape, n_actions)
-    precision = resolve_precision(cfg.trainer.precision, device)
-    net.use_banded(resolve_conv(cfg.trainer.conv, precision, device) == "banded")
+    precision = configure_network(net, cfg.trainer, device)
     learner: Learner
     if isinstance(cfg.agent, PQNConfig):
         learner = PQNLearner(cfg.agent, net, shape, cfg.trainer.total_steps, device, cfg.seed, precision)

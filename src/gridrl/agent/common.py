@@ -13,6 +13,11 @@ from torch import nn
 from gridrl.config import AgentConfig, EpsilonConfig, RewardConfig
 
 
+def precision_autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The context of a forward pass at ``precision`` (fp32 | bf16): bfloat16 autocast when bf16."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
 def transform_reward(r: np.ndarray, cfg: RewardConfig) -> np.ndarray:
     """Scale, then clip, then symlog (in that order). Returns float32."""
     out = np.asarray(r, dtype=np.float32) * np.float32(cfg.scale)
@@ -139,7 +144,7 @@ class Learner:
 
     def autocast(self) -> torch.autocast:
         """The context of every forward pass: bfloat16 autocast when ``precision`` is bf16."""
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        return precision_autocast(self.device, self.precision)
 
     def q_values(self, obs: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Q-values (float32, no gradient) of a batch of uint8 observations, on the learner's device."""

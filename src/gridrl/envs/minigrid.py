@@ -265,28 +265,22 @@ class MiniGridEnv(GymEnv):
                 u.gen_obs = _no_view(u)
 
     def _reset_one(self, i: int, seed: int | None) -> np.ndarray:
-        if self._views is None:
-            return super()._reset_one(i, seed)
-        self.envs[i].reset(seed=seed)
-        return self._views([self._units[i]])[0]
+        raw = super()._reset_one(i, seed)  # the image is None with the batched views
+        return raw if self._views is None else self._views([self._units[i]])[0]
 
     def _step_many(
         self, idx: list[int], actions: list[int], out: np.ndarray | None
     ) -> tuple[np.ndarray, tuple[float, ...], tuple[bool, ...], tuple[bool, ...]]:
         if self._views is None:
             return super()._step_many(idx, actions, out)
-        amap, envs = self._action_map, self.envs
-        rewards, terms, truncs = [], [], []
-        for i, a in zip(idx, actions, strict=True):
-            _, r, term, trunc, _ = envs[i].step(int(amap[a]))
-            rewards.append(float(r))
-            terms.append(bool(term))
-            truncs.append(bool(trunc))
+        _, rewards, terms, truncs = zip(
+            *[self._step_one(i, a) for i, a in zip(idx, actions, strict=True)], strict=True
+        )  # every copy first; then all their views in one batch
         views = self._views([self._units[i] for i in idx])
-        if out is not None:
-            out[...] = views
-            views = out
-        return views, tuple(rewards), tuple(terms), tuple(truncs)
+        if out is None:
+            return views, rewards, terms, truncs
+        out[...] = views
+        return out, rewards, terms, truncs
 
     def _converter(
         self, space: Any, channels_first: bool
