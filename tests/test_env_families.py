@@ -3,6 +3,7 @@ trainer's run dir and resume, evaluation against references and random play, eva
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -64,10 +65,12 @@ def test_family_experiments_pick_env_model_and_learner() -> None:
     minatar = [n for n in presets("experiment") if n.startswith("minatar_")]
     minigrid = [n for n in presets("experiment") if n.startswith("minigrid_")]
     assert len(minatar) == 5 and {"minigrid_empty-8x8", "minigrid_doorkey-8x8"} <= set(minigrid)
-    for name in minatar + minigrid:
-        cfg = to_config(compose_cfg([f"experiment={name}"]))
+    for name, agent in itertools.product(minatar + minigrid, [None, "dqn_fast", "dqn", "pqn"]):
+        # the family's discount and reward units hold whatever learner is picked beside the experiment
+        cfg = to_config(compose_cfg([f"experiment={name}", *([f"agent={agent}"] if agent else [])]))
         family = name.split("_")[0]
         assert cfg.env.family == family and cfg.model.name == f"{family}_cnn"
+        assert cfg.agent.name == ("pqn" if agent is None else agent.split("_")[0])
         gamma = 0.95 if name == "minigrid_empty-8x8" else 0.99  # Empty: its fixed start (the preset says why)
         assert cfg.agent.gamma == gamma and cfg.agent.reward.scale == 1.0 and cfg.agent.reward.clip == "false"
         assert 0 < cfg.trainer.time_limit_s <= 600
