@@ -508,12 +508,13 @@ def report(records: list[dict[str, Any]], args: argparse.Namespace, machines: li
         + ",".join(map(str, seeds)),
         "",
     ]
-    for m in machines:
-        parts.append(
-            f"Machine: {m['nproc']} cores ({m['cpu']}), torch {m['torch']}, {m['threads']} torch threads per run, "
-            f"Python {m['python']}, one run at a time; load average before {m['load_before'][0]:.2f}. "
-            f"gridrl commit {m['commit']}."
-        )
+    lines = (  # one line per invocation (merged reports: identical lines once)
+        f"Machine: {m['nproc']} cores ({m['cpu']}), torch {m['torch']}, {m['threads']} torch threads per run, "
+        f"Python {m['python']}, the invocation's runs one after another; load average before "
+        f"{m['load_before'][0]:.2f}. gridrl commit {m['commit']}."
+        for m in machines
+    )
+    parts += list(dict.fromkeys(lines))
     parts += [
         "",
         "Command: `python benchmarks/other_games.py " + " ".join(sys.argv[1:]) + "`",
