@@ -19,7 +19,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-import imageio_ffmpeg
 import numpy as np
 from PIL import Image
 
@@ -131,6 +130,8 @@ def atomic_target(path: str | os.PathLike[str]) -> Iterator[Path]:
 @contextmanager
 def _mp4_sink(path: Path, h: int, w: int, fps: float) -> Iterator[Callable[[np.ndarray], None]]:
     """Yield a function that appends an ``(h, w, 3)`` frame to the H.264 file ``path`` (ffmpeg streams)."""
+    import imageio_ffmpeg  # loaded when a video is written: training without videos never needs it
+
     ph, pw = h % 2, w % 2  # yuv420p needs an even size: one black row / column where odd
     writer = imageio_ffmpeg.write_frames(
         str(path),
