@@ -467,6 +467,11 @@ def _pqn_learner(overrides: list[str], args: argparse.Namespace) -> Any:
     return learner, cfg, obs
 
 
+def _sync() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def pqn_steps(args: argparse.Namespace, paths: list[tuple[str, list[str]]]) -> dict[str, dict[str, Any]]:
     """The gradient step alone (one PQN minibatch of 512: forward, TD loss, backward, clip, fused Adam) and
     the acting forward (one batch of the path's games), each path's median and range over interleaved rounds."""
@@ -477,9 +482,14 @@ def pqn_steps(args: argparse.Namespace, paths: list[tuple[str, list[str]]]) -> d
         batches = {}
         for name, (learner, cfg, obs) in built.items():
             n = learner.obs.shape[0] * learner.obs.shape[1]
-            idx = torch.as_tensor(np.random.default_rng(0).permutation(n)[: n // cfg.agent.minibatches])
-            flat = learner.obs.reshape(n, *learner.obs.shape[2:])
-            batches[name] = (flat[idx], learner.actions.reshape(-1)[idx], learner.rewards.reshape(-1)[idx])
+            dev = learner.obs.device  # the update's minibatch lives where the network does
+            idx = torch.as_tensor(
+                np.random.default_rng(0).permutation(n)[: n // cfg.agent.minibatches], device=dev
+            )
+            batches[name] = tuple(
+                t.reshape(-1, *t.shape[2:]).to(dev)[idx]
+                for t in (learner.obs, learner.actions, learner.rewards)
+            )
             learner.online.train()
             for _ in range(5):  # warm-up (oneDNN primitives, allocator)
                 learner.gradient_step(*batches[name])
@@ -490,14 +500,16 @@ def pqn_steps(args: argparse.Namespace, paths: list[tuple[str, list[str]]]) -> d
             for name, (learner, _cfg, obs) in built.items():
                 torch.utils.deterministic.fill_uninitialized_memory = name == TODAY[0]  # type: ignore[attr-defined]
                 learner.online.train()
+                _sync()
                 t = time.perf_counter()
                 for _ in range(k):
                     learner.gradient_step(*batches[name])
+                _sync()  # a GPU runs the steps asynchronously: the clock stops when they are done
                 step_ms[name].append(1e3 * (time.perf_counter() - t) / k)
                 learner.online.eval()
                 t = time.perf_counter()
                 for _ in range(4 * k):
-                    learner.act(obs, 0.05)
+                    learner.act(obs, 0.05)  # returns the actions to the host: synchronous
                 act_ms[name].append(1e3 * (time.perf_counter() - t) / (4 * k))
         torch.utils.deterministic.fill_uninitialized_memory = False  # type: ignore[attr-defined]
         for name, (learner, _cfg, _obs) in built.items():
@@ -569,6 +581,7 @@ def pqn_loop(overrides: list[str], seconds: float, args: argparse.Namespace) -> 
         learner.update = timed_update  # type: ignore[method-assign]
         trainer.run()
         precision, banded = learner.precision, learner.online.banded is not None
+        threads = torch.get_num_threads()  # the run's own (torch_state restores the caller's on exit)
         updates_per_rollout = cfg.agent.epochs * cfg.agent.minibatches
     (t0, s0, p0), (t1, s1, p1) = marks[0], marks[-1]
     dt = max(t1 - t0, 1e-9)
@@ -587,7 +600,7 @@ def pqn_loop(overrides: list[str], seconds: float, args: argparse.Namespace) -> 
         "act_share": (p1["act"] - p0["act"]) / dt,
         "precision": precision,
         "banded": banded,
-        "threads": torch.get_num_threads(),
+        "threads": threads,
     }
 
 

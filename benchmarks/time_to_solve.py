@@ -157,21 +157,26 @@ def machine_info(threads: int) -> dict[str, Any]:
     except (OSError, subprocess.CalledProcessError):
         torch_version = "unknown"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    dirty = subprocess.run(
-        ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:  # no git on the machine (a copy of the tree on a GPU host)
+        commit, dirty = "", ""
+    # GRIDRL_COMMIT names the commit where the tree is a copy without its .git
+    commit = commit or os.environ.get("GRIDRL_COMMIT", "unknown")
     return {
         "nproc": cores,
         "cpu": cpu,
         "torch": torch_version,
         "threads": threads or cores,
         "python": platform.python_version(),
-        "commit": commit.stdout.strip() + (" (uncommitted changes)" if dirty.stdout.strip() else ""),
+        "commit": commit + (" (uncommitted changes)" if dirty else ""),
         "load_before": os.getloadavg(),
     }
 

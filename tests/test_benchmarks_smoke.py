@@ -120,6 +120,31 @@ def test_throughput_imports() -> None:
     assert throughput.SB3_MATCH["batch_size"] == 64 and "agent=dqn" in throughput.DQN_MATCH
 
 
+def test_throughput_step_timer_runs_on_the_learners_device() -> None:
+    pytest.importorskip("stable_baselines3")
+    import argparse
+
+    import throughput
+
+    args = argparse.Namespace(device="cpu", threads=1, quick=True)
+    out = throughput.pqn_steps(args, [("small", ["agent.n_envs=16", "agent.minibatches=2"])])["small"]
+    assert len(out["step"]) == 3 and all(ms > 0 for ms in out["step"] + out["act"])
+    assert out["games"] == 16 and out["threads"] == 1
+
+
+def test_cuda_checks_refuses_clearly_without_a_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("stable_baselines3")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: run benchmarks/cuda_checks.py itself")
+    import cuda_checks
+
+    assert cuda_checks.main(["--out", str(tmp_path / "cuda")]) == 2
+    assert "no CUDA device" in capsys.readouterr().err
+    assert not (tmp_path / "cuda").exists()
+
+
 # ------------------------------------------------------------------------------------------ game_matrix.py
 def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
