@@ -132,7 +132,9 @@ def test_throughput_step_timer_runs_on_the_learners_device() -> None:
     assert out["games"] == 16 and out["threads"] == 1
 
 
-def test_cuda_checks_refuses_clearly_without_a_gpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cuda_checks_refuses_clearly_without_a_gpu(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pytest.importorskip("stable_baselines3")
     import torch
 
