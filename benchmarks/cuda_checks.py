@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import shutil
 import signal
 import statistics
@@ -39,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import throughput  # noqa: E402
 from gridrl.rundir import RunDir  # noqa: E402
-from time_to_solve import gridrl_command  # noqa: E402
+from time_to_solve import gridrl_command, machine_info  # noqa: E402
 
 RESUME_RUN = [
     "device=cuda",
@@ -194,21 +192,12 @@ def main(argv: list[str] | None = None) -> int:
         print("cuda_checks: no CUDA device is visible to torch", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        "unknown",
-    )
+    host = machine_info(0)  # CPU model, cores, torch, Python, commit (git, else GRIDRL_COMMIT)
     report: dict[str, Any] = {
         "gpu": torch.cuda.get_device_name(),
-        "cpu": f"{len(os.sched_getaffinity(0))} cores ({cpu})",
-        "torch": torch.__version__,
         "cuda": torch.version.cuda,
-        "python": platform.python_version(),
-        "commit": os.environ.get("GRIDRL_COMMIT", "unknown"),
+        "cpu": f"{host['nproc']} cores ({host['cpu']})",
+        **{k: host[k] for k in ("torch", "python", "commit")},
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     checks: dict[str, Callable[[], dict[str, Any]]] = {
