@@ -99,12 +99,24 @@ CONFIGS: dict[str, Spec] = {
     "seed_cnn": Spec(
         "gridrl pqn, ego view, seed_cnn", ["env.obs_mode=ego", "model=seed_cnn"], prior_sps=2_500
     ),
-    # issue 19: the default learner's shape before it (128 games x 16 steps) on the eager fp32 path, and the
-    # game-batch shapes measured against it
+    # issue 19: the default learner before it (128 games x 16 steps, Adam 3e-4, epsilon over 1M env steps)
+    # on the eager fp32 path; the default on that path (the numeric path alone); the game-batch shapes
     "eager_fp32": Spec(
-        "gridrl pqn, fovea, 128 games x 16 steps, eager fp32 (conv2d): the default loop before issue 19",
-        ["trainer.precision=fp32", "trainer.conv=torch", *_shape(128, 16, 4)],
+        "gridrl pqn, fovea, 128 games x 16 steps, eager fp32 (conv2d), lr 3e-4, epsilon over 1M: "
+        "the default learner before issue 19",
+        [
+            "trainer.precision=fp32",
+            "trainer.conv=torch",
+            *_shape(128, 16, 4),
+            "agent.lr=3e-4",
+            "agent.epsilon.decay_steps=1000000",
+        ],
         prior_sps=20_000,
+    ),
+    "default_fp32": Spec(
+        "gridrl pqn, the defaults on the eager fp32 path (trainer.precision=fp32 trainer.conv=torch)",
+        ["trainer.precision=fp32", "trainer.conv=torch"],
+        prior_sps=35_000,
     ),
     **{
         f"g{games}x{steps}": Spec(

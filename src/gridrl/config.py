@@ -451,6 +451,10 @@ class PQNConfig(AgentConfig):
     epochs: int = 1  # passes over each rollout
     minibatches: int = 8  # minibatches per epoch (rollout is split evenly)
     q_lambda: float = 0.65  # lambda of the Q(lambda) targets (0 = 1-step, 1 = Monte Carlo; rollout_steps > 1)
+    lr: float = 1e-3  # Adam learning rate (annealed to 0 at trainer.total_steps with lr_anneal)
+    epsilon: EpsilonConfig = field(
+        default_factory=lambda: EpsilonConfig(decay_steps=500_000)
+    )  # exploration schedule (1 -> 0.05 over the first 500k env steps)
 
     def __post_init__(self) -> None:
         super().__post_init__()
