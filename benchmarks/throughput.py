@@ -35,7 +35,6 @@ import contextlib
 import importlib
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -59,6 +58,7 @@ from gridrl.envs.factory import obs_spec, truncation_gap  # noqa: E402
 from gridrl.game.grid import GridGame  # noqa: E402
 from gridrl.game.gym_env import GridEnv  # noqa: E402
 from sb3_peer import configure_threads, make_sb3_dqn  # noqa: E402
+from time_to_solve import machine_info  # noqa: E402
 
 BATCH, TRAIN_FREQ, LEARNING_STARTS, BUFFER = 64, 4, 5_000, 100_000
 # gridrl DQN overrides that pin the batch size and replay ratio SB3 gets (whatever the preset says)
@@ -757,21 +757,12 @@ def speed_section(args: argparse.Namespace, emit: Any, targets: list[tuple[str, 
 
 # ------------------------------------------------------------------------------------------ report
 def machine(args: argparse.Namespace) -> str:
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        cpu = next(
-            (
-                ln.split(":", 1)[1].strip()
-                for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")
-            ),
-            cpu,
-        )
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info = machine_info(args.threads)
     return (
-        f"Machine: {cores} cores ({cpu}), torch {torch.__version__} (oneDNN on), numpy {np.__version__}, Python "
-        f"{platform.python_version()}, torch threads {args.threads or cores}, device {args.device}; load average "
-        f"{os.getloadavg()[0]:.2f} at start. {time.strftime('%Y-%m-%d %H:%M')}."
+        f"Machine: {info['nproc']} cores ({info['cpu']}), torch {torch.__version__} (oneDNN on), numpy "
+        f"{np.__version__}, Python {info['python']}, torch threads {info['threads']}, device {args.device}; "
+        f"load average {info['load_before'][0]:.2f} at start. gridrl commit {info['commit']}. "
+        f"{time.strftime('%Y-%m-%d %H:%M')}."
     )
 
 

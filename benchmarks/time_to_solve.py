@@ -150,15 +150,20 @@ CONFIGS: dict[str, Spec] = {
 
 
 # ------------------------------------------------------------------------------------------ machine
-def machine_info(threads: int) -> dict[str, Any]:
-    cpu = "unknown"
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), "unknown" where it cannot be read: every benchmark names it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return "unknown"
+
+
+def machine_info(threads: int) -> dict[str, Any]:
+    """The machine facts every benchmark report names: cores, CPU, torch, threads, Python, commit, load."""
+    cpu = cpu_model()
     try:
         torch_version = subprocess.run(
             [sys.executable, "-c", "import torch; print(torch.__version__)"],
