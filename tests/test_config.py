@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 
 import pytest
@@ -24,6 +25,15 @@ def test_defaults_are_pqn_on_the_fovea_view() -> None:
     assert isinstance(cfg.agent, PQNConfig)
     assert cfg.env.obs_mode == "fovea" and cfg.model.name == "fovea_cnn" and cfg.env == EnvConfig()
     assert cfg.name == "default-pqn"
+
+
+def test_the_default_learners_preset_and_its_schema_agree() -> None:
+    # conf/agent/pqn.yaml and PQNConfig's defaults document one learner (the reward transform is the one
+    # exception: the schema's is the shared raw default, the preset scales and clips the built-in game's)
+    preset = to_config(compose_cfg()).agent
+    schema = PQNConfig()
+    assert dataclasses.replace(preset, reward=schema.reward) == schema
+    assert (preset.lr, preset.epsilon.decay_steps, preset.n_envs) == (1e-3, 500_000, 256)
 
 
 def test_seed_and_sentdex_presets_have_the_tutorials_numbers() -> None:
