@@ -759,7 +759,7 @@ def speed_section(args: argparse.Namespace, emit: Any, targets: list[tuple[str, 
 def machine(args: argparse.Namespace) -> str:
     info = machine_info(args.threads)
     return (
-        f"Machine: {info['nproc']} cores ({info['cpu']}), torch {torch.__version__} (oneDNN on), numpy "
+        f"Machine: {info['nproc']} cores ({info['cpu']}), torch {info['torch']} (oneDNN on), numpy "
         f"{np.__version__}, Python {info['python']}, torch threads {info['threads']}, device {args.device}; "
         f"load average {info['load_before'][0]:.2f} at start. gridrl commit {info['commit']}. "
         f"{time.strftime('%Y-%m-%d %H:%M')}."

@@ -71,6 +71,10 @@ def _shape(games: int, steps: int, minibatches: int) -> list[str]:
     return [f"agent.n_envs={games}", f"agent.rollout_steps={steps}", f"agent.minibatches={minibatches}"]
 
 
+# the eager fp32 path: torch's conv2d in float32, what ran before issue 19 (trainer.precision / trainer.conv)
+_EAGER_FP32 = ["trainer.precision=fp32", "trainer.conv=torch"]
+
+
 CONFIGS: dict[str, Spec] = {
     "default": Spec("gridrl pqn, the defaults (fovea view, fovea_cnn; no overrides)", [], prior_sps=15_000),
     "ego": Spec(
@@ -104,18 +108,12 @@ CONFIGS: dict[str, Spec] = {
     "eager_fp32": Spec(
         "gridrl pqn, fovea, 128 games x 16 steps, eager fp32 (conv2d), lr 3e-4, epsilon over 1M: "
         "the default learner before issue 19",
-        [
-            "trainer.precision=fp32",
-            "trainer.conv=torch",
-            *_shape(128, 16, 4),
-            "agent.lr=3e-4",
-            "agent.epsilon.decay_steps=1000000",
-        ],
+        [*_EAGER_FP32, *_shape(128, 16, 4), "agent.lr=3e-4", "agent.epsilon.decay_steps=1000000"],
         prior_sps=20_000,
     ),
     "default_fp32": Spec(
         "gridrl pqn, the defaults on the eager fp32 path (trainer.precision=fp32 trainer.conv=torch)",
-        ["trainer.precision=fp32", "trainer.conv=torch"],
+        _EAGER_FP32,
         prior_sps=35_000,
     ),
     **{
@@ -164,15 +162,19 @@ def cpu_model() -> str:
 def machine_info(threads: int) -> dict[str, Any]:
     """The machine facts every benchmark report names: cores, CPU, torch, threads, Python, commit, load."""
     cpu = cpu_model()
-    try:
-        torch_version = subprocess.run(
-            [sys.executable, "-c", "import torch; print(torch.__version__)"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        torch_version = "unknown"
+    # a driver that has torch loaded already (throughput, cuda_checks) names its version; this one does not
+    # import torch (its runs are subprocesses), so it asks the interpreter that runs them
+    torch_version = getattr(sys.modules.get("torch"), "__version__", None)
+    if torch_version is None:
+        try:
+            torch_version = subprocess.run(
+                [sys.executable, "-c", "import torch; print(torch.__version__)"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            torch_version = "unknown"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
         commit = subprocess.run(
